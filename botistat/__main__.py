@@ -1,0 +1,5 @@
+"""Run botistat as ``python -m botistat``."""
+
+from botistat.cli.app import main
+
+main()

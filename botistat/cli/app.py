@@ -1,0 +1,59 @@
+"""The ``botistat`` command: a Typer app with one module per command.
+
+Heavy libraries (Polars, Rich tables) are imported inside the commands, so ``--help`` and
+``--version`` start fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from botistat import __version__
+from botistat.cli import report as report_command
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 a threshold was breached; "
+    "2 usage, config or input error (one line on stderr, no traceback)."
+)
+
+app = typer.Typer(
+    name="botistat",
+    help="Analyze chatbot and LLM conversation logs (JSON Lines, CSV, gzip).",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"botistat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_show_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Analyze chatbot and LLM conversation logs (JSON Lines, CSV, gzip)."""
+
+
+app.command("report", epilog=EXIT_CODES_HELP)(report_command.report)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,105 @@
+"""What every command shares: error reporting, warnings, output and the progress display."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+import typer
+
+from botistat.errors import BotistatError, ExitCode
+
+PROGRAM = "botistat"
+#: Inputs smaller than this finish before a progress bar would be worth drawing.
+PROGRESS_MIN_BYTES = 32 << 20
+
+
+def fail(error: BotistatError) -> NoReturn:
+    """Print ``botistat: error: <what> (<where>)`` and a hint on stderr, then exit."""
+    print(f"{PROGRAM}: error: {error.message()}", file=sys.stderr)
+    if error.hint:
+        print(f"  hint: {error.hint}", file=sys.stderr)
+    raise typer.Exit(int(error.exit_code))
+
+
+def warn(message: str) -> None:
+    print(f"{PROGRAM}: warning: {message}", file=sys.stderr)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a :class:`BotistatError` raised inside into one line on stderr and its exit code."""
+    try:
+        yield
+    except BotistatError as error:
+        fail(error)
+    except KeyboardInterrupt:
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def terminal_width(default: int = 100) -> int:
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return default
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to ``output`` (atomically, so a failed run never leaves half a file) or stdout."""
+    if output is None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`); that is not an error of ours.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(int(ExitCode.OK)) from None
+        return
+    temporary = output.with_name(f".{output.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(output)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        fail(BotistatError(f"cannot write output: {exc.strerror}", str(output)))
+
+
+@contextmanager
+def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | None]:
+    """A transient bytes-read progress bar on stderr, only on a terminal and for big inputs."""
+    if not total_bytes or total_bytes < PROGRESS_MIN_BYTES or not is_terminal(sys.stderr):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (
+        TextColumn("reading"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("reading", total=total_bytes)
+        yield lambda done: progress.advance(task, done)

@@ -1,0 +1,176 @@
+"""Load and validate the YAML configuration.
+
+Found via ``--config``, then ``./botistat.yaml``, then the user config directory. Validation is
+strict: an unknown key or a value of the wrong type is an error naming the key and the file, so a
+typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botistat.errors import ConfigError
+from botistat.schema import FIELDS, ROLE_BOT, ROLE_USER
+
+CONFIG_FILENAME: Final = "botistat.yaml"
+ENV_CONFIG_DIR: Final = "BOTISTAT_CONFIG_DIR"
+
+DEFAULT_ROLES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        ROLE_USER: ("user", "human", "customer"),
+        ROLE_BOT: ("bot", "assistant", "ai"),
+    }
+)
+DEFAULT_FAILED_STATUSES: Final = ("failed", "error", "undelivered")
+TOP_LEVEL_KEYS: Final = ("fields", "roles", "failed_statuses", "timezone")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings. ``fields`` maps every canonical field to the name used in the logs."""
+
+    fields: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({name: name for name in FIELDS})
+    )
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: DEFAULT_ROLES)
+    failed_statuses: tuple[str, ...] = DEFAULT_FAILED_STATUSES
+    timezone: str = "UTC"
+    path: Path | None = None
+
+    def role_values(self) -> dict[str, str]:
+        """Each raw role value (lower case) mapped to its canonical role."""
+        return {value: role for role, values in self.roles.items() for value in values}
+
+
+def default_config_paths() -> list[Path]:
+    """Where a config is looked for when ``--config`` is not given, in order."""
+    user_dir = os.environ.get(ENV_CONFIG_DIR)
+    if user_dir is None:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        user_dir = str(Path(xdg) / "botistat")
+    return [Path.cwd() / CONFIG_FILENAME, Path(user_dir) / "config.yaml"]
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load the config at ``path``, or the first default location that exists, or defaults."""
+    if path is None:
+        path = next((p for p in default_config_paths() if p.is_file()), None)
+        if path is None:
+            return Config()
+    elif not path.is_file():
+        raise ConfigError("config file not found", str(path), "check the path given to --config")
+    return parse_config(_read_yaml(path), path)
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", str(path)) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError("config is not valid YAML", where) from exc
+
+
+def parse_config(data: Any, path: Path | None = None) -> Config:
+    """Validate already-parsed YAML data and build a :class:`Config`."""
+    where = str(path) if path else "config"
+    if data is None:
+        data = {}
+    section = _mapping(data, "the config", where)
+    _reject_unknown(section, TOP_LEVEL_KEYS, "", where)
+
+    fields = {name: name for name in FIELDS}
+    for key, value in _mapping(section.get("fields", {}), "fields", where).items():
+        if key not in FIELDS:
+            _unknown_key(f"fields.{key}", FIELDS, where)
+        fields[key] = _path_string(value, f"fields.{key}", where)
+
+    roles = dict(DEFAULT_ROLES)
+    for key, value in _mapping(section.get("roles", {}), "roles", where).items():
+        if key not in (ROLE_USER, ROLE_BOT):
+            _unknown_key(f"roles.{key}", (ROLE_USER, ROLE_BOT), where)
+        roles[key] = _lowered_list(value, f"roles.{key}", where)
+    overlap = set(roles[ROLE_USER]) & set(roles[ROLE_BOT])
+    if overlap:
+        raise ConfigError(f"roles: {', '.join(sorted(overlap))} listed as both user and bot", where)
+
+    failed: tuple[str, ...] = DEFAULT_FAILED_STATUSES
+    if "failed_statuses" in section:
+        failed = _lowered_list(section["failed_statuses"], "failed_statuses", where)
+
+    timezone = section.get("timezone", "UTC")
+    if not isinstance(timezone, str):
+        raise ConfigError("timezone must be a time zone name such as Europe/Berlin", where)
+    validate_timezone(timezone, where)
+
+    return Config(
+        fields=MappingProxyType(fields),
+        roles=MappingProxyType(roles),
+        failed_statuses=failed,
+        timezone=timezone,
+        path=path,
+    )
+
+
+def validate_timezone(name: str, where: str) -> None:
+    """Raise a :class:`ConfigError` unless ``name`` is an IANA time zone."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"unknown time zone {name!r}", where, "use an IANA name such as UTC or Europe/Berlin"
+        ) from exc
+
+
+def _mapping(value: Any, key: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ConfigError(f"{key} must be a mapping of names to values", where)
+    return value
+
+
+def _reject_unknown(
+    section: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, where: str
+) -> None:
+    for key in section:
+        if key not in allowed:
+            _unknown_key(prefix + key, allowed, where)
+
+
+def _unknown_key(key: str, allowed: tuple[str, ...], where: str) -> None:
+    import difflib
+
+    leaf = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(leaf, allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(
+        f"unknown config key {key!r}", where, f"{hint}valid keys: {', '.join(allowed)}"
+    )
+
+
+def _path_string(value: Any, key: str, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key} must be a field name (a non-empty string)", where)
+    parts = value.strip().split(".")
+    if any(not part for part in parts):
+        raise ConfigError(f"{key}: {value!r} is not a valid dotted field path", where)
+    return value.strip()
+
+
+def _lowered_list(value: Any, key: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise ConfigError(f"{key} must be a list of values", where)
+    return tuple(str(v).strip().lower() for v in value)

@@ -1,0 +1,119 @@
+"""Read an input as large byte blocks that end on record boundaries.
+
+Blocks are what the parsers hand to Polars: big enough that Polars' native readers run at full
+speed, small enough that memory stays flat. A block never splits a record: JSON Lines blocks end
+at a newline, CSV blocks at a newline outside quotes (a quoted field may hold newlines).
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from botistat.errors import InputError
+from botistat.ingest.sources import Source
+
+DEFAULT_BLOCK_SIZE: Final = 16 << 20
+GZIP_MAGIC: Final = b"\x1f\x8b"
+UTF8_BOM: Final = b"\xef\xbb\xbf"
+#: A CSV record longer than this many blocks is cut anyway: an unbalanced quote must not make
+#: the reader buffer the rest of the file.
+MAX_RECORD_BLOCKS: Final = 4
+
+
+class ByteReader(Protocol):
+    """A binary stream: a file, a gzip stream or stdin."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole records from one input; ``first_line`` is the 1-based line number of ``data[0]``."""
+
+    data: bytes
+    first_line: int
+
+
+@contextmanager
+def open_source(source: Source) -> Iterator[tuple[ByteReader, Callable[[], int]]]:
+    """Open a source for binary reading, decompressing gzip.
+
+    Yields the stream and a function giving how many raw (compressed) bytes have been consumed,
+    which is what progress is measured in.
+    """
+    if source.path is None:
+        stdin = sys.stdin.buffer
+        peek = getattr(stdin, "peek", None)
+        compressed = (
+            bool(peek and peek(2)[:2] == GZIP_MAGIC) if source.gzip is None else source.gzip
+        )
+        if compressed:
+            yield gzip.GzipFile(fileobj=stdin, mode="rb"), lambda: 0
+        else:
+            yield stdin, lambda: 0
+        return
+    try:
+        raw = source.path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", source.name) from exc
+    with raw:
+        if source.gzip:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped, raw.tell
+        else:
+            yield raw, raw.tell
+
+
+def read_blocks(
+    stream: ByteReader,
+    *,
+    name: str,
+    quote: bytes | None = None,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+) -> Iterator[Block]:
+    """Yield blocks of whole lines; with ``quote`` set, never cut inside a quoted field."""
+    pending = b""
+    line = 1
+    first = True
+    while True:
+        try:
+            chunk = stream.read(block_size)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise InputError(f"cannot read input: {exc}", name) from exc
+        if first:
+            first = False
+            if chunk.startswith(UTF8_BOM):
+                chunk = chunk[len(UTF8_BOM) :]
+        if not chunk:
+            break
+        pending += chunk
+        cut = _cut_point(pending, quote, force=len(pending) > MAX_RECORD_BLOCKS * block_size)
+        if cut == 0:
+            continue
+        block, pending = pending[:cut], pending[cut:]
+        yield Block(block, line)
+        line += block.count(b"\n")
+    if pending:
+        yield Block(pending if pending.endswith(b"\n") else pending + b"\n", line)
+
+
+def _cut_point(buffer: bytes, quote: bytes | None, *, force: bool) -> int:
+    """Index just past the last newline that ends a complete record, or 0 if there is none."""
+    end = buffer.rfind(b"\n")
+    if end < 0 or quote is None:
+        return end + 1
+    # An even number of quote characters before a newline means it lies outside any quoted
+    # field (RFC 4180 escapes a quote by doubling it, which keeps the parity).
+    quotes_before = buffer.count(quote, 0, end)
+    while quotes_before % 2:
+        previous = buffer.rfind(b"\n", 0, end)
+        if previous < 0:
+            return buffer.rfind(b"\n") + 1 if force else 0
+        quotes_before -= buffer.count(quote, previous, end)
+        end = previous
+    return end + 1

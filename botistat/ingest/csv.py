@@ -1,0 +1,153 @@
+"""Parse CSV/TSV blocks with Polars, counting rows with the wrong number of fields.
+
+Polars quietly pads a short row with nulls, so before the fast parse each line is checked with
+one vectorized regular expression: exactly as many fields as the header, quoted or not. Blocks
+whose lines all pass go to Polars' native reader. Only a block with a failing line (a bad row, or
+a quoted field that spans lines) is read with Python's ``csv`` module, which knows exactly where
+each record starts and how many fields it has.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import TYPE_CHECKING
+
+from botistat.errors import InputError
+from botistat.ingest.blocks import Block
+from botistat.ingest.mapping import FieldMapping
+from botistat.ingest.parsed import BadLine, ParsedBlock, nonblank_line_numbers
+
+if TYPE_CHECKING:
+    import polars as pl
+
+QUOTE = '"'
+
+
+class CsvBlockParser:
+    """Parses the blocks of one CSV/TSV input; the first block starts with the header."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        separator: str,
+        mapping: FieldMapping,
+        wanted: set[str],
+        required: tuple[str, ...],
+    ) -> None:
+        self._name = name
+        self._separator = separator
+        self._mapping = mapping
+        self._wanted = wanted
+        self._required = required
+        self._header: list[str] | None = None
+        self._columns: dict[str, str] = {}
+        self._line_pattern = ""
+
+    def parse(self, block: Block) -> ParsedBlock:
+        data, first_line = block.data, block.first_line
+        if self._header is None:
+            data, first_line = self._read_header(data, first_line)
+        return self._parse_rows(Block(data, first_line))
+
+    def _read_header(self, data: bytes, first_line: int) -> tuple[bytes, int]:
+        end = data.find(b"\n") + 1 or len(data)
+        text = data[:end].decode("utf-8", "replace").strip("\r\n")
+        header = next(csv.reader([text], delimiter=self._separator), [])
+        header = _unique([column.strip() for column in header])
+        if not any(header):
+            raise InputError("CSV file has an empty header line", f"{self._name}:{first_line}")
+        self._header = header
+        self._columns = self._mapping.csv_columns(header, self._wanted)
+        for name in self._required:
+            if name not in self._columns:
+                raise InputError(
+                    f"required field {self._mapping.paths[name]!r} ({name}) is not a column",
+                    self._name,
+                    f"columns are: {', '.join(header)}; map yours in the config under fields:",
+                )
+        sep = re.escape(self._separator)
+        field = f'(?:"(?:[^"]|"")*"|[^{sep}"\\r\\n]*)'
+        self._line_pattern = f"^{field}(?:{sep}{field}){{{len(header) - 1}}}\\r?$"
+        return data[end:], first_line + 1
+
+    def _parse_rows(self, block: Block) -> ParsedBlock:
+        import polars as pl
+
+        lines = pl.Series([block.data.decode("utf-8", "replace")]).str.split("\n").explode()
+        nonblank = lines.str.strip_chars().str.len_bytes() > 0
+        if (lines.filter(nonblank).str.contains(self._line_pattern)).all():
+            frame = self._read_fast(block.data)
+            return ParsedBlock(frame, lambda: nonblank_line_numbers(block.data, block.first_line))
+        return self._read_exact(block)
+
+    def _read_fast(self, data: bytes) -> pl.DataFrame:
+        import polars as pl
+
+        assert self._header is not None
+        frame = pl.read_csv(
+            io.BytesIO(data),
+            has_header=False,
+            schema={column: pl.String() for column in self._header},
+            columns=self._positions(),
+            separator=self._separator,
+            quote_char=QUOTE,
+            encoding="utf8-lossy",
+            raise_if_empty=False,
+        )
+        # Blank lines come back as all-null rows; the line check above skipped them too.
+        frame = frame.filter(pl.any_horizontal(pl.all().is_not_null()))
+        return self._canonical(frame)
+
+    def _read_exact(self, block: Block) -> ParsedBlock:
+        import polars as pl
+
+        assert self._header is not None
+        text = io.StringIO(block.data.decode("utf-8", "replace"), newline="")
+        reader = csv.reader(text, delimiter=self._separator, quotechar=QUOTE, strict=False)
+        width = len(self._header)
+        positions = self._positions()
+        rows: list[list[str]] = []
+        good_lines: list[int] = []
+        bad: list[BadLine] = []
+        start = 1
+        for record in reader:
+            line = block.first_line + start - 1
+            start = reader.line_num + 1
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue
+            if len(record) != width:
+                bad.append(BadLine(line, f"{len(record)} fields, expected {width}"))
+                continue
+            rows.append([record[i] for i in positions])
+            good_lines.append(line)
+        columns = [self._header[i] for i in positions]
+        frame = pl.DataFrame(
+            rows, schema={c: pl.String() for c in columns}, orient="row"
+        ).with_columns(pl.all().replace("", None))
+        return ParsedBlock(self._canonical(frame), lambda: good_lines, bad)
+
+    def _positions(self) -> list[int]:
+        """Indices of the header columns that are read, in header order."""
+        assert self._header is not None
+        wanted = set(self._columns.values())
+        return [i for i, column in enumerate(self._header) if column in wanted]
+
+    def _canonical(self, frame: pl.DataFrame) -> pl.DataFrame:
+        import polars as pl
+
+        return frame.select(
+            [pl.col(column).alias(name) for name, column in sorted(self._columns.items())]
+        )
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}_{count + 1}")
+    return out

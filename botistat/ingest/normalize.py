@@ -1,0 +1,105 @@
+"""Type the raw string columns of a parsed block into the canonical record."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from botistat.config import Config
+from botistat.ingest.timestamps import parse_timestamp
+from botistat.schema import (
+    REQUIRED_FIELDS,
+    ROLE_OTHER,
+    TEXT_FIELDS,
+    TOKEN_FIELDS,
+    canonical_schema,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+#: Raw fields each canonical column is computed from.
+RAW_INPUTS: Final[dict[str, tuple[str, ...]]] = {
+    "timestamp": ("timestamp",),
+    "role": ("role",),
+    "failed": ("status",),
+    "error": ("error", "error_code"),
+    "country": ("country",),
+    **{name: (name,) for name in TOKEN_FIELDS + TEXT_FIELDS},
+}
+#: Values of an ``error`` field that mean "no error".
+FALSE_WORDS: Final = ("false", "0", "no", "none", "null")
+
+
+def raw_fields_for(columns: list[str]) -> set[str]:
+    """The raw fields needed to compute these canonical columns (plus the required ones)."""
+    wanted = set(REQUIRED_FIELDS)
+    for column in columns:
+        wanted.update(RAW_INPUTS[column])
+    return wanted
+
+
+def canonical_exprs(config: Config, columns: list[str]) -> list[pl.Expr]:
+    """Expressions turning raw string columns into the named canonical columns."""
+    import polars as pl
+
+    schema = canonical_schema()
+    exprs = {
+        "timestamp": parse_timestamp(pl.col("timestamp"), config.timezone),
+        "role": _role(pl.col("role"), config),
+        "failed": _clean(pl.col("status"))
+        .str.to_lowercase()
+        .is_in(list(config.failed_statuses))
+        .fill_null(False),
+        "error": _error_flag(pl.col("error"), pl.col("error_code")),
+        "country": _clean(pl.col("country")).str.to_uppercase(),
+    }
+    for name in TOKEN_FIELDS:
+        exprs[name] = _count(pl.col(name))
+    for name in TEXT_FIELDS:
+        exprs[name] = _clean(pl.col(name))
+    return [exprs[name].cast(schema[name]).alias(name) for name in columns]
+
+
+def with_missing_raw(frame: pl.DataFrame, raw_fields: set[str]) -> pl.DataFrame:
+    """Add the raw fields a block lacks, as null strings."""
+    import polars as pl
+
+    missing = [pl.lit(None, pl.String).alias(n) for n in sorted(raw_fields - set(frame.columns))]
+    return frame.with_columns(missing) if missing else frame
+
+
+def _clean(raw: pl.Expr) -> pl.Expr:
+    stripped = raw.str.strip_chars()
+    return stripped.replace("", None)
+
+
+def _role(raw: pl.Expr, config: Config) -> pl.Expr:
+    import polars as pl
+
+    value = _clean(raw).str.to_lowercase()
+    mapped = value.replace_strict(config.role_values(), default=ROLE_OTHER, return_dtype=pl.String)
+    return pl.when(value.is_null()).then(None).otherwise(mapped)
+
+
+def _count(raw: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    text = raw.str.strip_chars()
+    return pl.coalesce(
+        text.cast(pl.Int64, strict=False),
+        text.cast(pl.Float64, strict=False).round().cast(pl.Int64, strict=False),
+    )
+
+
+def _error_flag(error: pl.Expr, error_code: pl.Expr) -> pl.Expr:
+    """``error`` when present and not empty (true unless a false-like word), else whether
+    ``error_code`` is non-empty."""
+    import polars as pl
+
+    error_text = _clean(error).str.to_lowercase()
+    has_code = _clean(error_code).is_not_null()
+    return (
+        pl.when(error_text.is_not_null())
+        .then(~error_text.is_in(list(FALSE_WORDS)))
+        .otherwise(has_code)
+    )

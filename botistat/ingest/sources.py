@@ -1,0 +1,134 @@
+"""Turn command-line arguments (files, directories, globs, ``-``) into a list of inputs."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from botistat.errors import InputError
+
+Format = Literal["jsonl", "csv", "tsv"]
+FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv", "tsv")
+STDIN: Final = "-"
+STDIN_NAME: Final = "<stdin>"
+
+EXTENSION_FORMATS: Final[dict[str, Format]] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+}
+GZIP_SUFFIX: Final = ".gz"
+GLOB_CHARS: Final = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a file on disk or standard input."""
+
+    name: str
+    path: Path | None
+    format: Format | None  # None: decided from the content (stdin or an unknown extension)
+    gzip: bool | None  # None: decided from the content (stdin)
+    size: int | None
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path is None
+
+
+def format_for(path: Path) -> tuple[Format | None, bool]:
+    """The format implied by a file name, and whether it is gzip-compressed."""
+    name = path.name.lower()
+    compressed = name.endswith(GZIP_SUFFIX)
+    if compressed:
+        name = name[: -len(GZIP_SUFFIX)]
+    suffix = Path(name).suffix
+    return EXTENSION_FORMATS.get(suffix), compressed
+
+
+def resolve_sources(arguments: list[str], input_format: str | None = None) -> list[Source]:
+    """Expand arguments into sources, in argument order, each file once.
+
+    Directories are searched recursively for files with a known log extension (hidden files and
+    directories are skipped). A glob pattern must match at least one file. A file named
+    explicitly is read whatever its extension; its format then comes from ``input_format`` or
+    from its content.
+    """
+    fmt_override = _checked_format(input_format)
+    if not arguments:
+        raise InputError("no input given", hint="pass log files, directories, globs or - for stdin")
+    sources: list[Source] = []
+    seen: set[Path] = set()
+    for argument in arguments:
+        if argument == STDIN:
+            if any(s.is_stdin for s in sources):
+                raise InputError("stdin (-) given more than once")
+            sources.append(Source(STDIN_NAME, None, fmt_override, None, None))
+            continue
+        for path in _expand(argument):
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            fmt, compressed = format_for(path)
+            sources.append(Source(str(path), path, fmt_override or fmt, compressed, _size(path)))
+    return sources
+
+
+def _checked_format(name: str | None) -> Format | None:
+    if name is None:
+        return None
+    for fmt in FORMATS:
+        if fmt == name:
+            return fmt
+    raise InputError(f"unknown input format {name!r}", hint=f"use one of: {', '.join(FORMATS)}")
+
+
+def _expand(argument: str) -> list[Path]:
+    path = Path(argument)
+    if path.is_dir():
+        files = _log_files_under(path)
+        if not files:
+            raise InputError(
+                "directory holds no log files",
+                argument,
+                "botistat reads .jsonl, .ndjson, .json, .csv and .tsv files, optionally .gz",
+            )
+        return files
+    if path.is_file():
+        return [path]
+    if path.exists():
+        raise InputError("not a regular file", argument)
+    if GLOB_CHARS & set(argument):
+        # glob.glob, unlike Path.glob, accepts absolute patterns such as /var/log/bot/*.jsonl
+        matches = sorted(Path(m) for m in glob.glob(argument, recursive=True))  # noqa: PTH207
+        files = [m for m in matches if m.is_file()]
+        for match in matches:
+            if match.is_dir():
+                files.extend(_log_files_under(match))
+        if not files:
+            raise InputError("no files match the pattern", argument)
+        return files
+    raise InputError("no such file or directory", argument)
+
+
+def _log_files_under(directory: Path) -> list[Path]:
+    found = []
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and format_for(path)[0] is not None:
+            found.append(path)
+    return found
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None

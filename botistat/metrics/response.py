@@ -1,0 +1,66 @@
+"""Response speed: time from a user's message to the bot's reply, per conversation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from botistat.schema import ROLE_BOT, ROLE_USER
+
+if TYPE_CHECKING:
+    import polars as pl
+
+#: Percentiles reported, as (name, fraction). Linear interpolation between closest ranks,
+#: which is numpy's default.
+PERCENTILES: Final = (("p50", 0.50), ("p90", 0.90), ("p95", 0.95), ("p99", 0.99))
+
+
+def response_times(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """One row per reply: ``response_ms`` plus the reply's own ``by`` columns.
+
+    Within each conversation, failed bot records are dropped and the rest ordered by timestamp
+    (ties keep input order). Every bot record that directly follows a user record is a reply,
+    timed from that user record. A multi-part reply therefore counts once, and a retry after a
+    failed attempt is timed from the user's message. Records without a conversation id cannot
+    be paired and are left out.
+    """
+    import polars as pl
+
+    role = pl.col("role")
+    conversation = pl.col("conversation_id")
+    ordered = (
+        frame.filter(
+            conversation.is_not_null()
+            & ((role == ROLE_USER) | ((role == ROLE_BOT) & ~pl.col("failed")))
+        )
+        .select("conversation_id", "timestamp", "role", *by)
+        .sort(["conversation_id", "timestamp"], maintain_order=True)
+    )
+    is_reply = (
+        (role == ROLE_BOT) & (role.shift(1) == ROLE_USER) & (conversation.shift(1) == conversation)
+    )
+    elapsed = pl.col("timestamp") - pl.col("timestamp").shift(1)
+    return (
+        ordered.select(
+            *by,
+            (elapsed.dt.total_microseconds() / 1000.0).alias("response_ms"),
+            is_reply.alias("is_reply"),
+        )
+        .filter(pl.col("is_reply"))
+        .drop("is_reply")
+    )
+
+
+def response_summary(replies: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Count, mean, percentiles and maximum of ``response_ms`` per group."""
+    import polars as pl
+
+    ms = pl.col("response_ms")
+    aggregations = [
+        pl.len().alias("count"),
+        ms.mean().alias("avg"),
+        *(ms.quantile(q, interpolation="linear").alias(name) for name, q in PERCENTILES),
+        ms.max().alias("max"),
+    ]
+    if by:
+        return replies.group_by(by).agg(aggregations)
+    return replies.select(aggregations)

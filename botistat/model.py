@@ -1,0 +1,106 @@
+"""The immutable result of a report: what renderers, ``check`` and ``email`` consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+SCHEMA_VERSION: Final = 1
+
+
+@dataclass(frozen=True)
+class Messages:
+    total: int = 0
+    user: int = 0
+    bot_responses: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    """Milliseconds from a user's message to the bot's reply; None where there is no reply."""
+
+    count: int = 0
+    avg: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Tokens:
+    prompt: int = 0
+    completion: int = 0
+    total: int = 0
+    error: int = 0
+
+
+@dataclass(frozen=True)
+class Errors:
+    """API errors on bot records; ``rate`` is None when there are no bot records."""
+
+    transactions: int = 0
+    rate: float | None = None
+
+
+@dataclass(frozen=True)
+class CountryRow:
+    country: str
+    messages: int
+    conversations: int
+    share: float
+
+
+@dataclass(frozen=True)
+class Countries:
+    """The top countries by messages, everything past them, and messages with no country."""
+
+    top: tuple[CountryRow, ...] = ()
+    other_countries: int = 0
+    other_messages: int = 0
+    unknown_messages: int = 0
+
+
+@dataclass(frozen=True)
+class Metrics:
+    messages: Messages = Messages()
+    response_ms: ResponseTimes = ResponseTimes()
+    tokens: Tokens = Tokens()
+    errors: Errors = Errors()
+    countries: Countries = Countries()
+
+
+@dataclass(frozen=True)
+class InputSummary:
+    """What was read: files, records in range, and the lines that had to be skipped."""
+
+    files: int = 0
+    records: int = 0
+    skipped: int = 0
+    skipped_by_file: tuple[tuple[str, int], ...] = ()
+    skipped_examples: tuple[str, ...] = ()
+    ignored: int = 0
+    first_timestamp: datetime | None = None
+    last_timestamp: datetime | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """The metrics of one ``--by`` group; ``key`` is None for records without that field."""
+
+    key: str | None
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class Report:
+    input: InputSummary
+    metrics: Metrics
+    by: str | None = None
+    groups: tuple[Group, ...] = ()
+    top: int = 10

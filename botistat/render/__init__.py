@@ -1,0 +1,38 @@
+"""Renderers: a report in, text out, chosen by name through a small registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from botistat.model import Report
+from botistat.render.csv import render_csv
+from botistat.render.json import render_json
+from botistat.render.markdown import render_markdown
+from botistat.render.table import render_table
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """How the output will be shown: colours only on a real terminal."""
+
+    color: bool = False
+    width: int = 100
+
+
+Renderer = Callable[[Report, Terminal], str]
+
+RENDERERS: Final[dict[str, Renderer]] = {
+    "table": lambda report, terminal: render_table(
+        report, color=terminal.color, width=terminal.width
+    ),
+    "json": lambda report, _: render_json(report),
+    "csv": lambda report, _: render_csv(report),
+    "markdown": lambda report, _: render_markdown(report),
+}
+
+
+def render(report: Report, fmt: str, terminal: Terminal | None = None) -> str:
+    """Render ``report`` in format ``fmt`` (a key of :data:`RENDERERS`)."""
+    return RENDERERS[fmt](report, terminal or Terminal())

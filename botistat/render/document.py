@@ -1,0 +1,79 @@
+"""The report as plain data: the documented JSON shape, shared by every machine format."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from botistat.model import SCHEMA_VERSION, Countries, InputSummary, Metrics, Report
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The JSON document of a report (see docs/metrics.md for every key)."""
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "input": input_document(report.input),
+        **metrics_document(report.metrics),
+    }
+    if report.by is not None:
+        document["by"] = report.by
+        document["groups"] = [
+            {"key": group.key, **metrics_document(group.metrics)} for group in report.groups
+        ]
+    return document
+
+
+def metrics_document(metrics: Metrics) -> dict[str, Any]:
+    return {
+        "messages": asdict(metrics.messages),
+        "response_ms": asdict(metrics.response_ms),
+        "tokens": asdict(metrics.tokens),
+        "errors": asdict(metrics.errors),
+        "countries": countries_document(metrics.countries),
+    }
+
+
+def countries_document(countries: Countries) -> dict[str, Any]:
+    return {
+        "top": [asdict(row) for row in countries.top],
+        "other": {"countries": countries.other_countries, "messages": countries.other_messages},
+        "unknown": {"messages": countries.unknown_messages},
+    }
+
+
+def input_document(summary: InputSummary) -> dict[str, Any]:
+    return {
+        "files": summary.files,
+        "records": summary.records,
+        "skipped": summary.skipped,
+        "skipped_by_file": dict(summary.skipped_by_file),
+        "skipped_examples": list(summary.skipped_examples),
+        "ignored": summary.ignored,
+        "first_timestamp": iso_time(summary.first_timestamp),
+        "last_timestamp": iso_time(summary.last_timestamp),
+        "since": iso_time(summary.since),
+        "until": iso_time(summary.until),
+    }
+
+
+def iso_time(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, milliseconds shown only when present."""
+    if value is None:
+        return None
+    text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def scalar_metrics(metrics: Metrics) -> dict[str, float | int | None]:
+    """Every numeric metric by its dotted path (``errors.rate``, ``response_ms.p95``, ...)."""
+    flat: dict[str, float | int | None] = {}
+    for section, values in metrics_document(metrics).items():
+        if section == "countries":
+            flat["countries.other.countries"] = values["other"]["countries"]
+            flat["countries.other.messages"] = values["other"]["messages"]
+            flat["countries.unknown.messages"] = values["unknown"]["messages"]
+            continue
+        for name, value in values.items():
+            flat[f"{section}.{name}"] = value
+    return flat

@@ -1,0 +1,22 @@
+"""Markdown output: the same tables as the terminal, as GitHub-flavoured pipe tables."""
+
+from __future__ import annotations
+
+from botistat.model import Report
+from botistat.render.sections import Section, input_lines, report_sections
+
+
+def render_markdown(report: Report) -> str:
+    parts = ["# botistat report", ""]
+    for section in report_sections(report):
+        parts += [f"## {section.title}", "", *_table(section), ""]
+    parts += [f"_{line.strip()}_  " for line in input_lines(report)]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _table(section: Section) -> list[str]:
+    def cells(values: tuple[str, ...]) -> str:
+        return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
+
+    align = tuple("---:" if i in section.numeric else "---" for i in range(len(section.columns)))
+    return [cells(section.columns), "|" + "|".join(align) + "|", *map(cells, section.rows)]

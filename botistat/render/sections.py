@@ -1,0 +1,130 @@
+"""The report laid out as titled tables of text, shared by the terminal and Markdown output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botistat.model import Countries, Metrics, Report
+from botistat.render.document import iso_time
+
+NONE = "-"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    #: Columns (by index) holding numbers, aligned right.
+    numeric: frozenset[int] = frozenset()
+
+
+def count(value: int | None) -> str:
+    return NONE if value is None else f"{value:,}"
+
+
+def millis(value: float | None) -> str:
+    return NONE if value is None else f"{value:,.1f}"
+
+
+def percent(value: float | None) -> str:
+    return NONE if value is None else f"{value * 100:.2f}%"
+
+
+def report_sections(report: Report) -> list[Section]:
+    sections = [
+        messages_section(report.metrics),
+        response_section(report.metrics),
+        tokens_section(report.metrics),
+        countries_section(report.metrics.countries),
+    ]
+    if report.by is not None:
+        sections.append(groups_section(report))
+    return sections
+
+
+def messages_section(metrics: Metrics) -> Section:
+    m, e = metrics.messages, metrics.errors
+    rows = (
+        ("Total messages", count(m.total)),
+        ("User messages", count(m.user)),
+        ("Bot responses", count(m.bot_responses)),
+        ("Failed messages", count(m.failed)),
+        ("API errors", count(e.transactions)),
+        ("Error rate", percent(e.rate)),
+    )
+    return Section("Messages", ("Metric", "Value"), rows, frozenset({1}))
+
+
+def response_section(metrics: Metrics) -> Section:
+    r = metrics.response_ms
+    row = (count(r.count), *(millis(v) for v in (r.avg, r.p50, r.p90, r.p95, r.p99, r.max)))
+    columns = ("Replies", "Avg", "p50", "p90", "p95", "p99", "Max")
+    return Section("Response time (ms)", columns, (row,), frozenset(range(7)))
+
+
+def tokens_section(metrics: Metrics) -> Section:
+    t = metrics.tokens
+    row = (count(t.prompt), count(t.completion), count(t.total), count(t.error))
+    columns = ("Prompt", "Completion", "Total", "Error tokens")
+    return Section("Tokens", columns, (row,), frozenset(range(4)))
+
+
+def countries_section(countries: Countries) -> Section:
+    rows = [
+        (str(rank), row.country, count(row.messages), percent(row.share), count(row.conversations))
+        for rank, row in enumerate(countries.top, start=1)
+    ]
+    if countries.other_countries:
+        label = f"Other ({countries.other_countries} countries)"
+        rows.append(("", label, count(countries.other_messages), "", ""))
+    rows.append(("", "Unknown", count(countries.unknown_messages), "", ""))
+    columns = ("#", "Country", "Messages", "Share", "Conversations")
+    return Section("Countries", columns, tuple(rows), frozenset({0, 2, 3, 4}))
+
+
+def groups_section(report: Report) -> Section:
+    rows = []
+    for group in report.groups:
+        m = group.metrics
+        rows.append(
+            (
+                "(none)" if group.key is None else group.key,
+                count(m.messages.total),
+                count(m.messages.user),
+                count(m.messages.bot_responses),
+                count(m.messages.failed),
+                percent(m.errors.rate),
+                millis(m.response_ms.p50),
+                millis(m.response_ms.p95),
+                count(m.tokens.total),
+            )
+        )
+    columns = (
+        "Group",
+        "Messages",
+        "User",
+        "Bot",
+        "Failed",
+        "Error rate",
+        "p50 ms",
+        "p95 ms",
+        "Tokens",
+    )
+    return Section(f"By {report.by}", columns, tuple(rows), frozenset(range(1, 9)))
+
+
+def input_lines(report: Report) -> list[str]:
+    """A short account of what was read, shown under the tables."""
+    i = report.input
+    span = ""
+    if i.first_timestamp is not None:
+        span = f", {iso_time(i.first_timestamp)} to {iso_time(i.last_timestamp)}"
+    lines = [
+        f"Read {count(i.files)} file(s): {count(i.records)} records, "
+        f"{count(i.skipped)} skipped, {count(i.ignored)} ignored{span}"
+    ]
+    lines += [f"  skipped {example}" for example in i.skipped_examples]
+    if i.skipped > len(i.skipped_examples):
+        lines.append(f"  ... and {i.skipped - len(i.skipped_examples)} more skipped")
+    return lines

@@ -1,0 +1,40 @@
+"""Terminal output: Rich tables; plain, uncoloured text when the output is not a terminal."""
+
+from __future__ import annotations
+
+import io
+
+from botistat.model import Report
+from botistat.render.sections import input_lines, report_sections
+
+
+def render_table(report: Report, *, color: bool = False, width: int = 100) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        force_terminal=color,
+        no_color=not color,
+        width=width,
+        highlight=False,
+        emoji=False,
+    )
+    for section in report_sections(report):
+        table = Table(
+            title=section.title,
+            title_justify="left",
+            title_style="bold" if color else "",
+            box=box.ROUNDED if color else box.ASCII,
+            header_style="bold cyan" if color else "",
+        )
+        for index, column in enumerate(section.columns):
+            table.add_column(column, justify="right" if index in section.numeric else "left")
+        for row in section.rows:
+            table.add_row(*row)
+        console.print(table)
+    for line in input_lines(report):
+        console.print(line, style="dim" if color else "", markup=False)
+    return out.getvalue()

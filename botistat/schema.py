@@ -1,0 +1,63 @@
+"""The canonical record: the field names and types every input is turned into."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import polars as pl
+
+#: Canonical input fields, in the order the docs list them. Every one can be renamed in config.
+FIELDS: Final = (
+    "timestamp",
+    "conversation_id",
+    "role",
+    "status",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "error",
+    "error_code",
+    "ip",
+    "country",
+    "bot_id",
+    "channel",
+    "model",
+    "user_id",
+)
+REQUIRED_FIELDS: Final = ("timestamp", "role")
+TOKEN_FIELDS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
+#: Plain text fields that are passed through unchanged (stripped of surrounding blanks).
+TEXT_FIELDS: Final = ("conversation_id", "ip", "bot_id", "channel", "model", "user_id")
+
+ROLE_USER: Final = "user"
+ROLE_BOT: Final = "bot"
+#: A record whose role is neither user nor bot (system, tool, ...): read, but not a message.
+ROLE_OTHER: Final = "other"
+
+#: ``--by`` keys: record fields, plus the time buckets derived from the timestamp.
+GROUP_FIELDS: Final = ("bot_id", "channel", "model", "user_id", "country")
+GROUP_TIME_BUCKETS: Final = ("day", "hour")
+GROUP_KEYS: Final = GROUP_FIELDS + GROUP_TIME_BUCKETS
+
+
+def canonical_schema() -> dict[str, pl.DataType]:
+    """The schema of the canonical LazyFrame that ingestion produces.
+
+    ``role`` is reduced to user / bot / other, ``status`` to a ``failed`` flag and ``error`` plus
+    ``error_code`` to an ``error`` flag, so metrics never look at raw strings again.
+    """
+    import polars as pl
+
+    schema: dict[str, pl.DataType] = {
+        "timestamp": pl.Datetime("us", "UTC"),
+        "role": pl.Enum([ROLE_USER, ROLE_BOT, ROLE_OTHER]),
+        "failed": pl.Boolean(),
+        "error": pl.Boolean(),
+        "country": pl.String(),
+    }
+    for name in TOKEN_FIELDS:
+        schema[name] = pl.Int64()
+    for name in TEXT_FIELDS:
+        schema[name] = pl.String()
+    return schema

@@ -1,0 +1,58 @@
+"""Shared helpers: writing log files and running the CLI in-process or as a subprocess."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from botistat.cli.app import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any] | str]) -> Path:
+    """Write records (dicts as JSON, strings verbatim) one per line; ``.gz`` compresses."""
+    text = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+    return write_text(path, text)
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode()
+    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
+    return path
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str, input: str | None = None) -> Any:
+    """Run botistat in-process; stdout and stderr are kept apart."""
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+def run_botistat(
+    *args: str, cwd: Path | None = None, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run botistat as a real subprocess (``python -m botistat``)."""
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="120")
+    return subprocess.run(
+        [sys.executable, "-m", "botistat", *args],
+        cwd=cwd or ROOT,
+        input=input,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
