@@ -20,9 +20,9 @@ from botistat.ingest.sources import Source
 DEFAULT_BLOCK_SIZE: Final = 16 << 20
 GZIP_MAGIC: Final = b"\x1f\x8b"
 UTF8_BOM: Final = b"\xef\xbb\xbf"
-#: A CSV record longer than this many blocks is cut anyway: an unbalanced quote must not make
-#: the reader buffer the rest of the file.
-MAX_RECORD_BLOCKS: Final = 4
+#: A CSV record longer than this is cut anyway: an unbalanced quote must not make the reader
+#: buffer the rest of the file.
+MAX_RECORD_BYTES: Final = 64 << 20
 
 
 class ByteReader(Protocol):
@@ -92,7 +92,7 @@ def read_blocks(
         if not chunk:
             break
         pending += chunk
-        cut = _cut_point(pending, quote, force=len(pending) > MAX_RECORD_BLOCKS * block_size)
+        cut = _cut_point(pending, quote, force=len(pending) > MAX_RECORD_BYTES)
         if cut == 0:
             continue
         block, pending = pending[:cut], pending[cut:]

@@ -1,0 +1,171 @@
+"""JSON Lines and CSV block parsers: good rows kept in order, bad lines found exactly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from botistat.errors import InputError
+from botistat.ingest.blocks import Block
+from botistat.ingest.csv import CsvBlockParser
+from botistat.ingest.jsonl import parse_jsonl_block
+from botistat.ingest.mapping import FieldMapping
+
+MAPPING = FieldMapping({"timestamp": "ts", "role": "role", "prompt_tokens": "usage.in"})
+WANTED = {"timestamp", "role", "prompt_tokens"}
+SCHEMA = MAPPING.json_schema(WANTED)
+EXTRACT = MAPPING.json_fields(WANTED)
+
+BAD_LINES = [
+    '{"ts": 1, "role": ',  # truncated
+    "not json at all",
+    "[1, 2, 3]",  # not an object
+    "42",
+    "null",
+    '{"ts": 1, "usage": 5}',  # a scalar where the mapping expects an object
+    '{"ts": 1} trailing',
+]
+
+
+def good_line(i: int) -> str:
+    record = {"ts": str(i), "role": "user", "usage": {"in": i, "other": [1]}, "x": {"y": 1}}
+    return json.dumps(record)
+
+
+@settings(max_examples=60, deadline=None)
+@given(kinds=st.lists(st.integers(min_value=-len(BAD_LINES), max_value=20), max_size=120))
+def test_jsonl_bad_lines_are_isolated(kinds: list[int]) -> None:
+    lines, expected_rows, expected_bad = [], [], []
+    for number, kind in enumerate(kinds, start=1):
+        if kind < 0:
+            lines.append(BAD_LINES[-kind - 1])
+            expected_bad.append(number)
+        else:
+            lines.append(good_line(number))
+            expected_rows.append(number)
+    block = Block("".join(line + "\n" for line in lines).encode(), 1)
+    parsed = parse_jsonl_block(block, SCHEMA, EXTRACT)
+    assert [bad.line for bad in parsed.bad] == expected_bad
+    assert parsed.frame["timestamp"].to_list() == [str(n) for n in expected_rows]
+    assert parsed.frame["prompt_tokens"].to_list() == [str(n) for n in expected_rows]
+    assert parsed.row_lines() == expected_rows
+
+
+def test_jsonl_reasons_and_blank_lines() -> None:
+    text = f"{good_line(1)}\n\n   \nnot json\n[1]\n{good_line(6)}\n"
+    parsed = parse_jsonl_block(Block(text.encode(), 10), SCHEMA, EXTRACT)
+    assert [(b.line, b.reason) for b in parsed.bad] == [
+        (13, "invalid JSON"),
+        (14, "not a JSON object"),
+    ]
+    assert parsed.row_lines() == [10, 15]
+
+
+def test_jsonl_clean_block_line_numbers_skip_blank_lines() -> None:
+    text = f"{good_line(1)}\n\n{good_line(3)}\n"
+    parsed = parse_jsonl_block(Block(text.encode(), 1), SCHEMA, EXTRACT)
+    assert parsed.bad == []
+    assert parsed.row_lines() == [1, 3]
+
+
+def test_jsonl_values_of_any_type_become_text() -> None:
+    text = '{"ts": 1763546400.5, "role": true, "usage": {"in": "12"}}\n'
+    frame = parse_jsonl_block(Block(text.encode(), 1), SCHEMA, EXTRACT).frame
+    assert frame.row(0, named=True) == {
+        "prompt_tokens": "12",
+        "role": "true",
+        "timestamp": "1763546400.5",
+    }
+
+
+def make_csv_parser(separator: str = ",") -> CsvBlockParser:
+    return CsvBlockParser(
+        name="t.csv",
+        separator=separator,
+        mapping=FieldMapping({"timestamp": "ts", "role": "role", "prompt_tokens": "tokens"}),
+        wanted=WANTED,
+        required=("timestamp", "role"),
+    )
+
+
+cells = st.text(alphabet='ab ,"\n1', max_size=6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(cells, cells, cells, st.integers(min_value=-1, max_value=1)), max_size=40
+    )
+)
+def test_csv_rows_with_wrong_field_count_are_skipped(
+    rows: list[tuple[str, str, str, int]],
+) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["role", "extra", "ts", "tokens"])
+    expected, expected_bad, line = [], [], 2
+    for role, extra, ts, width_change in rows:
+        full = [role or "r", extra, ts or "t", "5"]
+        row = full[: len(full) + width_change] if width_change <= 0 else [*full, "x"]
+        before = out.tell()
+        writer.writerow(row)
+        written = out.getvalue()[before:]
+        if width_change == 0:
+            expected.append((full[2], full[0], full[3]))
+        else:
+            expected_bad.append(line)
+        line += written.count("\n")
+    parser = make_csv_parser()
+    parsed = parser.parse(Block(out.getvalue().encode(), 1))
+    got = list(
+        zip(
+            parsed.frame["timestamp"].to_list(),
+            parsed.frame["role"].to_list(),
+            parsed.frame["prompt_tokens"].to_list(),
+            strict=True,
+        )
+    )
+    # Empty cells read as missing values.
+    assert got == [tuple(v if v else None for v in row) for row in expected]
+    assert [bad.line for bad in parsed.bad] == expected_bad
+
+
+def test_csv_fast_path_and_quoted_newlines_agree() -> None:
+    header = "ts,role,tokens\n"
+    plain = header + "1,user,3\n2,bot,4\n"
+    quoted = header + '1,user,3\n2,"bo\nt",4\n'
+    fast = make_csv_parser().parse(Block(plain.encode(), 1))
+    exact = make_csv_parser().parse(Block(quoted.encode(), 1))
+    assert fast.frame["role"].to_list() == ["user", "bot"]
+    assert exact.frame["role"].to_list() == ["user", "bo\nt"]
+    assert fast.row_lines() == exact.row_lines() == [2, 3]
+
+
+def test_csv_missing_optional_column_and_tsv() -> None:
+    parser = make_csv_parser("\t")
+    parsed = parser.parse(Block(b"role\tts\nuser\t5\n", 1))
+    assert parsed.frame.columns == ["role", "timestamp"]
+    assert parsed.frame.row(0) == ("user", "5")
+
+
+def test_csv_missing_required_column() -> None:
+    with pytest.raises(InputError, match="'ts'"):
+        make_csv_parser().parse(Block(b"role,tokens\nuser,5\n", 1))
+
+
+def test_csv_blocks_after_the_first_use_the_header() -> None:
+    parser = make_csv_parser()
+    parser.parse(Block(b"tokens,ts,role\n1,2,user\n", 1))
+    later = parser.parse(Block(b"7,8,bot\n", 3))
+    assert later.frame.row(0, named=True) == {
+        "prompt_tokens": "7",
+        "role": "bot",
+        "timestamp": "8",
+    }
+    assert isinstance(later.frame, pl.DataFrame)

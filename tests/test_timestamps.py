@@ -1,0 +1,83 @@
+"""Timestamp parsing: every style, mixed in one column, against Python's own datetime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from botistat.ingest.timestamps import parse_timestamp
+
+instants = st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timedelta(minutes=m))
+
+
+def render(instant: datetime, style: int, offset: timedelta) -> str:
+    """The same instant written in one of the supported styles."""
+    millis = instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+    if style == 0:
+        return millis.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if style == 1:
+        local = instant.astimezone(ZoneInfo("UTC")) + offset
+        sign = "+" if offset >= timedelta(0) else "-"
+        hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
+        return local.strftime("%Y-%m-%dT%H:%M:%S.%f") + f"{sign}{hours:02d}:{minutes:02d}"
+    if style == 2:
+        return instant.strftime("%Y-%m-%d %H:%M:%S.%f")  # naive: read as UTC
+    if style == 3:
+        return str(int(instant.timestamp()))
+    if style == 4:
+        return str(int(instant.timestamp() * 1000))
+    return str(int(instant.timestamp()) * 1_000_000 + instant.microsecond)
+
+
+def expected(instant: datetime, style: int) -> datetime:
+    if style in (0, 4):
+        return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+    if style == 3:
+        return instant.replace(microsecond=0)
+    return instant
+
+
+@given(st.lists(st.tuples(instants, st.integers(0, 5), offsets), min_size=1, max_size=30))
+def test_mixed_styles_in_one_column(values: list[tuple[datetime, int, timedelta]]) -> None:
+    texts = [render(instant, style, offset) for instant, style, offset in values]
+    parsed = pl.DataFrame({"t": texts}).select(parse_timestamp(pl.col("t")))["t"].to_list()
+    assert parsed == [expected(instant, style) for instant, style, _ in values]
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "utc"),
+    [
+        ("2026-11-19T23:10:05.120+02:00", "UTC", "2026-11-19T21:10:05.120000"),
+        ("2026-11-19T23:10:05Z", "UTC", "2026-11-19T23:10:05"),
+        ("2026-11-19t23:10:05z", "UTC", None),
+        ("2026-11-19 23:10:05+0530", "UTC", "2026-11-19T17:40:05"),
+        ("  2026-11-19T23:10:05Z ", "UTC", "2026-11-19T23:10:05"),
+        ("2026-11-19T23:10:05", "Europe/Berlin", "2026-11-19T22:10:05"),
+        ("2026-07-19T23:10:05", "Europe/Berlin", "2026-07-19T21:10:05"),
+        ("2026-11-19T23:10:05.123456789Z", "UTC", "2026-11-19T23:10:05.123456"),
+        ("1763593805", "UTC", "2025-11-19T23:10:05"),
+        ("1763593805.25", "UTC", "2025-11-19T23:10:05.250000"),
+        ("1763593805120", "Europe/Berlin", "2025-11-19T23:10:05.120000"),
+        ("1763593805120123", "UTC", "2025-11-19T23:10:05.120123"),
+        ("1763593805120123456", "UTC", "2025-11-19T23:10:05.120123"),
+        ("yesterday", "UTC", None),
+        ("", "UTC", None),
+        ("nan", "UTC", None),
+        ("2026-13-40T00:00:00Z", "UTC", None),
+        # A wall-clock time skipped by the switch to summer time does not exist.
+        ("2026-03-29T02:30:00", "Europe/Berlin", None),
+    ],
+)
+def test_examples(text: str, zone: str, utc: str | None) -> None:
+    frame = pl.DataFrame({"t": [text]}, schema={"t": pl.String})
+    value = frame.select(parse_timestamp(pl.col("t"), zone))["t"][0]
+    want = None if utc is None else datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    assert value == want
