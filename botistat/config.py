@@ -97,6 +97,8 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
             _unknown_key(f"fields.{key}", FIELDS, where)
         fields[key] = _path_string(value, f"fields.{key}", where)
 
+    _check_nesting(fields, where)
+
     roles = dict(DEFAULT_ROLES)
     for key, value in _mapping(section.get("roles", {}), "roles", where).items():
         if key not in (ROLE_USER, ROLE_BOT):
@@ -166,6 +168,20 @@ def _path_string(value: Any, key: str, where: str) -> str:
     if any(not part for part in parts):
         raise ConfigError(f"{key}: {value!r} is not a valid dotted field path", where)
     return value.strip()
+
+
+def _check_nesting(fields: Mapping[str, str], where: str) -> None:
+    """A JSON path cannot be both a value and an object holding another mapped value."""
+    paths = set(fields.values())
+    for path in paths:
+        parts = path.split(".")
+        for depth in range(1, len(parts)):
+            prefix = ".".join(parts[:depth])
+            if prefix in paths:
+                raise ConfigError(
+                    f"fields: {prefix!r} is used both as a value and as the parent of {path!r}",
+                    where,
+                )
 
 
 def _lowered_list(value: Any, key: str, where: str) -> tuple[str, ...]:

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botistat.errors import ConfigError
-
 if TYPE_CHECKING:
     import polars as pl
 
@@ -24,18 +22,6 @@ class FieldMapping:
     """Canonical field name -> source path (``usage.prompt_tokens`` is a nested JSON path)."""
 
     paths: Mapping[str, str]
-
-    def __post_init__(self) -> None:
-        leaves = {path for path in self.paths.values()}
-        for path in leaves:
-            parts = path.split(".")
-            for depth in range(1, len(parts)):
-                prefix = ".".join(parts[:depth])
-                if prefix in leaves:
-                    raise ConfigError(
-                        f"fields: {prefix!r} is used both as a value and as the parent of {path!r}",
-                        "config",
-                    )
 
     def json_schema(self, wanted: set[str]) -> dict[str, pl.DataType]:
         """The Polars schema that reads exactly the wanted fields from a JSON object."""

@@ -35,6 +35,11 @@ def render_table(report: Report, *, color: bool = False, width: int = 100) -> st
         for row in section.rows:
             table.add_row(*row)
         console.print(table)
+        console.print()
     for line in input_lines(report):
-        console.print(line, style="dim" if color else "", markup=False)
-    return out.getvalue()
+        console.print(line, style="dim" if color else "", markup=False, soft_wrap=True)
+    text = out.getvalue()
+    if not color:
+        # Rich pads titles to the table width; plain output should diff cleanly.
+        text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+    return text

@@ -1,0 +1,83 @@
+"""Config loading: discovery order, strict validation, and the example file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from botistat.config import Config, load_config, parse_config
+from botistat.errors import ConfigError
+from tests.conftest import ROOT, write_text
+
+
+def test_example_config_is_valid_and_equals_the_defaults() -> None:
+    example = load_config(ROOT / "config.example.yaml")
+    defaults = Config()
+    assert dict(example.fields) == dict(defaults.fields)
+    assert dict(example.roles) == dict(defaults.roles)
+    assert example.failed_statuses == defaults.failed_statuses
+    assert example.timezone == defaults.timezone
+
+
+def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user_dir = tmp_path / "home"
+    monkeypatch.setenv("BOTISTAT_CONFIG_DIR", str(user_dir))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert load_config().path is None
+    write_text(user_dir / "config.yaml", "timezone: Asia/Tokyo\n")
+    assert load_config().timezone == "Asia/Tokyo"
+    write_text(work / "botistat.yaml", "timezone: Europe/Paris\n")
+    assert load_config().timezone == "Europe/Paris"
+    explicit = write_text(tmp_path / "x.yaml", "timezone: UTC\n")
+    assert load_config(explicit).timezone == "UTC"
+
+
+def test_missing_explicit_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "absent.yaml")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"field": {}}, "unknown config key 'field'"),
+        ({"fields": {"tokens": "x"}}, "fields.tokens"),
+        ({"fields": {"role": ""}}, "fields.role"),
+        ({"fields": {"role": "a..b"}}, "dotted field path"),
+        ({"fields": ["role"]}, "fields must be a mapping"),
+        ({"roles": {"robot": ["r"]}}, "roles.robot"),
+        ({"roles": {"user": ["x"], "bot": ["X"]}}, "both user and bot"),
+        ({"failed_statuses": 3}, "failed_statuses"),
+        ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"timezone": 5}, "timezone"),
+        ([1, 2], "mapping"),
+    ],
+)
+def test_invalid(data: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse_config(data, Path("cfg.yaml"))
+    assert caught.value.where == "cfg.yaml"
+
+
+def test_roles_and_statuses_are_case_insensitive_and_replace_defaults() -> None:
+    config = parse_config({"roles": {"user": ["Visitor"]}, "failed_statuses": ["BOUNCED"]})
+    assert config.role_values() == {
+        "visitor": "user",
+        "bot": "bot",
+        "assistant": "bot",
+        "ai": "bot",
+    }
+    assert config.failed_statuses == ("bounced",)
+
+
+def test_empty_file_means_defaults(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "c.yaml", "")
+    assert load_config(path).fields == Config().fields
+
+
+def test_a_path_cannot_be_both_a_value_and_a_parent() -> None:
+    with pytest.raises(ConfigError, match="both as a value and as the parent"):
+        parse_config({"fields": {"timestamp": "usage", "prompt_tokens": "usage.in"}})

@@ -1,0 +1,106 @@
+"""Rendered output pinned by golden files (review a diff, then BOTISTAT_UPDATE_GOLDEN=1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from botistat.model import (
+    Countries,
+    CountryRow,
+    Errors,
+    Group,
+    InputSummary,
+    Messages,
+    Metrics,
+    Report,
+    ResponseTimes,
+    Tokens,
+)
+from botistat.render import RENDERERS, Terminal, render
+
+GOLDEN = Path(__file__).parent / "golden"
+SUFFIX = {"json": "json", "csv": "csv", "markdown": "md", "table": "txt"}
+
+
+def sample_report() -> Report:
+    support = Metrics(
+        messages=Messages(total=1200, user=600, bot_responses=590, failed=12),
+        response_ms=ResponseTimes(
+            count=580, avg=1834.25, p50=1200.0, p90=3100.5, p95=4200.0, p99=9100.0, max=15000.0
+        ),
+        tokens=Tokens(prompt=512_000, completion=128_500, total=640_500, error=4_200),
+        errors=Errors(transactions=9, rate=9 / 602),
+        countries=Countries(
+            top=(
+                CountryRow("DE", 500, 120, 0.5),
+                CountryRow("US", 300, 80, 0.3),
+            ),
+            other_countries=3,
+            other_messages=200,
+            unknown_messages=200,
+        ),
+    )
+    sales = Metrics(messages=Messages(total=10, user=10), errors=Errors(transactions=0, rate=None))
+    return Report(
+        input=InputSummary(
+            files=3,
+            records=1215,
+            skipped=2,
+            skipped_by_file=(("logs/a.jsonl", 2),),
+            skipped_examples=("logs/a.jsonl:7: invalid JSON", "logs/a.jsonl:9: missing role"),
+            ignored=5,
+            first_timestamp=datetime(2026, 11, 19, 0, 0, 1, tzinfo=UTC),
+            last_timestamp=datetime(2026, 11, 19, 23, 59, 58, 250000, tzinfo=UTC),
+        ),
+        metrics=support,
+        by="bot_id",
+        groups=(Group("support", support), Group("sales", sales), Group(None, Metrics())),
+    )
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+def test_golden(fmt: str) -> None:
+    text = render(sample_report(), fmt, Terminal(color=False, width=100))
+    path = GOLDEN / f"report.{SUFFIX[fmt]}"
+    if os.environ.get("BOTISTAT_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_json_keys_are_the_metric_names() -> None:
+    doc = json.loads(render(sample_report(), "json"))
+    assert list(doc) == [
+        "schema_version",
+        "input",
+        "messages",
+        "response_ms",
+        "tokens",
+        "errors",
+        "countries",
+        "by",
+        "groups",
+    ]
+    assert doc["errors"]["rate"] == pytest.approx(9 / 602)
+    assert doc["groups"][2]["key"] is None
+    assert doc["countries"]["other"] == {"countries": 3, "messages": 200}
+
+
+def test_csv_has_a_row_per_group_and_a_column_per_metric() -> None:
+    rows = list(csv.DictReader(io.StringIO(render(sample_report(), "csv"))))
+    assert [row["group"] for row in rows] == ["(all)", "support", "sales", ""]
+    assert rows[1]["response_ms.p95"] == "4200.0"
+    assert rows[2]["errors.rate"] == ""
+
+
+def test_colour_only_when_asked() -> None:
+    coloured = render(sample_report(), "table", Terminal(color=True, width=100))
+    plain = render(sample_report(), "table", Terminal(color=False, width=100))
+    assert "\x1b[" in coloured
+    assert "\x1b[" not in plain
