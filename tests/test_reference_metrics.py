@@ -1,0 +1,143 @@
+"""Every metric against an independent plain-Python implementation (tests/reference.py).
+
+Datasets are generated (tests/datasets.py) with every awkward case mixed in; botistat reads
+them with small blocks so records also straddle block boundaries.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from botistat.config import parse_config
+from botistat.ingest import resolve_sources, scan_sources
+from botistat.render.document import iso_time, metrics_document
+from botistat.report import ReportOptions, build_report
+from tests import reference
+from tests.datasets import write_dataset
+
+METRICS = ("messages", "response_ms", "tokens", "errors", "countries")
+
+
+def botistat_report(
+    paths: list[Path], fields: dict[str, str], block_size: int, **options: Any
+) -> Any:
+    config = parse_config({"fields": fields} if fields else {})
+    sources = resolve_sources([str(p) for p in paths])
+    return build_report(
+        scan_sources(sources, config, block_size=block_size), ReportOptions(**options)
+    )
+
+
+def same(ours: Any, expected: Any) -> bool:
+    """Equal, with floats compared to 1e-9 relative and None only equal to None."""
+    if isinstance(expected, dict):
+        return (
+            isinstance(ours, dict)
+            and ours.keys() == expected.keys()
+            and all(same(ours[k], expected[k]) for k in expected)
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(ours, list)
+            and len(ours) == len(expected)
+            and all(same(a, b) for a, b in zip(ours, expected, strict=True))
+        )
+    if isinstance(expected, float) and isinstance(ours, float | int):
+        return ours == pytest.approx(expected, rel=1e-9)
+    return type(ours) is type(expected) and bool(ours == expected)
+
+
+def assert_same_metrics(ours: dict[str, Any], expected: dict[str, Any]) -> None:
+    for key in METRICS:
+        assert same(ours[key], expected[key]), (key, ours[key], expected[key])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    seed=st.integers(min_value=0, max_value=2**32),
+    conversations=st.integers(min_value=0, max_value=60),
+    nested=st.booleans(),
+    block_size=st.sampled_from([64, 1000, 1 << 20]),
+    top=st.integers(min_value=1, max_value=4),
+)
+def test_report_matches_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    conversations: int,
+    nested: bool,
+    block_size: int,
+    top: int,
+) -> None:
+    directory = tmp_path_factory.mktemp("dataset")
+    dataset = write_dataset(random.Random(seed), directory, conversations, nested)
+    report = botistat_report(dataset.paths, dataset.fields, block_size, top=top)
+    records, skipped = reference.load_records(dataset.paths, dataset.fields)
+    expected = reference.compute_metrics(records, top=top)
+
+    assert_same_metrics(metrics_document(report.metrics), expected)
+    assert report.input.skipped == skipped
+    assert report.input.records == expected["input"]["records"]
+    assert report.input.ignored == expected["input"]["ignored"]
+    assert report.input.first_timestamp == expected["input"]["first_timestamp"]
+    assert report.input.last_timestamp == expected["input"]["last_timestamp"]
+
+
+@pytest.fixture(scope="module")
+def big_dataset(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    directory = tmp_path_factory.mktemp("big")
+    dataset = write_dataset(random.Random(20261125), directory, 3000, nested=True)
+    records, _ = reference.load_records(dataset.paths, dataset.fields)
+    return dataset, records
+
+
+@pytest.mark.parametrize("by", ["bot_id", "day", "hour", "country", "channel", "model"])
+def test_groups_match_reference(big_dataset: Any, by: str) -> None:
+    dataset, records = big_dataset
+    report = botistat_report(dataset.paths, dataset.fields, 1 << 16, by=by)
+
+    def key(record: reference.Record) -> str | None:
+        if by == "day":
+            return record["timestamp"].strftime("%Y-%m-%d")
+        if by == "hour":
+            return record["timestamp"].strftime("%Y-%m-%d %H:00")
+        value: str | None = record[by]  # type: ignore[literal-required]
+        return value
+
+    expected = reference.compute_grouped(records, key)
+    assert {group.key for group in report.groups} == set(expected)
+    for group in report.groups:
+        assert_same_metrics(metrics_document(group.metrics), expected[group.key])
+    assert_same_metrics(metrics_document(report.metrics), reference.compute_metrics(records))
+
+
+def test_time_range_matches_reference(big_dataset: Any) -> None:
+    dataset, records = big_dataset
+    since = datetime(2026, 11, 18, 6, tzinfo=UTC)
+    until = datetime(2026, 11, 19, 12, 30, tzinfo=UTC)
+    report = botistat_report(dataset.paths, dataset.fields, 1 << 20, since=since, until=until)
+    expected = reference.compute_metrics(records, since=since, until=until)
+    assert_same_metrics(metrics_document(report.metrics), expected)
+    assert iso_time(report.input.first_timestamp) == iso_time(expected["input"]["first_timestamp"])
+    assert report.input.records == expected["input"]["records"]
+
+
+def test_sample_logs_match_reference() -> None:
+    root = Path(__file__).resolve().parent.parent / "sample_logs"
+    sources = resolve_sources([str(root)])
+    paths = [s.path for s in sources if s.path is not None]
+    report = botistat_report(paths, {}, 1 << 20)
+    records, skipped = reference.load_records(paths)
+    assert_same_metrics(metrics_document(report.metrics), reference.compute_metrics(records))
+    assert report.input.skipped == skipped == 5
+    assert report.input.files == 9
