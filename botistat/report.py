@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botistat.ingest import Scan
-from botistat.metrics.countries import country_counts
+from botistat.metrics.countries import country_counts, merge_country_counts
 from botistat.metrics.grouping import GROUP, group_expr
 from botistat.metrics.response import response_summary, response_times
-from botistat.metrics.volume import volume
+from botistat.metrics.volume import merge_volume, volume
 from botistat.model import (
     Countries,
     CountryRow,
@@ -23,11 +25,27 @@ from botistat.model import (
     ResponseTimes,
     Tokens,
 )
+from botistat.partition import spill
+from botistat.schema import canonical_schema
 
 if TYPE_CHECKING:
     import polars as pl
 
 DEFAULT_TOP = 10
+
+
+#: The canonical columns the metrics read.
+METRIC_COLUMNS = (
+    "timestamp",
+    "conversation_id",
+    "role",
+    "failed",
+    "error",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "country",
+)
 
 
 @dataclass(frozen=True)
@@ -37,39 +55,81 @@ class ReportOptions:
     since: datetime | None = None
     until: datetime | None = None
     timezone: str = "UTC"
+    #: 0: keep the records in memory; otherwise spill them to this many partitions on disk
+    #: (see :mod:`botistat.partition`). The numbers are the same either way.
+    partitions: int = 0
+
+
+@dataclass(frozen=True)
+class _Partials:
+    """Per-partition results, concatenated: each kind combines exactly across partitions."""
+
+    volume: pl.DataFrame
+    replies: pl.DataFrame
+    countries: pl.DataFrame
+    countries_overall: pl.DataFrame
 
 
 def build_report(scan: Scan, options: ReportOptions) -> Report:
-    """Run every metric over ``scan`` in a single collect and assemble the :class:`Report`.
+    """Run every metric over ``scan`` and assemble the :class:`Report`.
 
-    All metric queries share the scan, so Polars reads and parses each input once.
+    In memory (``partitions == 0``) all metric queries share one cached scan and run in a
+    single collect, so each input is read and parsed once. With partitions, one streaming pass
+    parses the inputs and spills the metric columns to disk, then each partition is collected in
+    turn; either way the partial results are merged into the same numbers.
     """
-    import polars as pl
-
-    # An explicit cache makes every query below share one read of the inputs; the time range
-    # and the union of the columns the queries need are still pushed down into the scan.
-    frame = _in_range(scan.frame, options).cache()
+    frame = _in_range(scan.frame, options)
     keys: list[str] = []
     if options.by:
         frame = frame.with_columns(group_expr(options.by, options.timezone))
         keys = [GROUP]
-    replies = response_times(frame, keys)
-    queries = [volume(frame, []), response_summary(replies, []), country_counts(frame, [])]
-    if keys:
-        queries += [
-            volume(frame, keys),
-            response_summary(replies, keys),
-            country_counts(frame, keys),
-        ]
-    # The in-memory engine runs the shared scan once and feeds every query from its cache;
-    # the streaming engine would pull the IO source once per query.
-    results = pl.collect_all(queries, engine="in-memory")
+    frame = frame.select(*METRIC_COLUMNS, *keys)
+    if options.partitions:
+        with tempfile.TemporaryDirectory(prefix="botistat-") as directory:
+            parts = spill(frame, Path(directory), options.partitions)
+            partials = _collect_partials([part.cache() for part in parts], keys)
+    else:
+        # An explicit cache makes every query share one read of the inputs; the time range and
+        # the union of the columns the queries need are still pushed down into the scan.
+        partials = _collect_partials([frame.cache()], keys)
+    return _assemble(scan, options, partials, keys)
 
-    totals, speed, countries = results[:3]
+
+def _collect_partials(parts: list[pl.LazyFrame], keys: list[str]) -> _Partials:
+    import polars as pl
+
+    results: list[list[pl.DataFrame]] = [[], [], [], []]
+    for part in parts:
+        queries = [
+            volume(part, keys),
+            response_times(part, keys),
+            country_counts(part, keys),
+            country_counts(part, []),
+        ]
+        # The in-memory engine runs the shared scan once and feeds every query from its
+        # cache; the streaming engine would pull the source once per query.
+        for kind, result in zip(results, pl.collect_all(queries, engine="in-memory"), strict=True):
+            kind.append(result)
+    if not parts:
+        empty = pl.DataFrame(schema=canonical_schema()).lazy().select(*METRIC_COLUMNS)
+        return _collect_partials([empty.with_columns(pl.lit(None, pl.String).alias(GROUP))], keys)
+    volumes, replies, countries, overall = (pl.concat(kind) for kind in results)
+    return _Partials(volumes, replies, countries, overall)
+
+
+def _assemble(scan: Scan, options: ReportOptions, partials: _Partials, keys: list[str]) -> Report:
+    totals = merge_volume(partials.volume.lazy().drop(keys), []).collect()
+    speed = response_summary(partials.replies.lazy(), []).collect()
+    countries = merge_country_counts(partials.countries_overall.lazy(), []).collect()
     overall = _metrics(totals.row(0, named=True), speed.row(0, named=True), countries, options.top)
     groups: tuple[Group, ...] = ()
     if keys:
-        groups = _groups(results[3], results[4], results[5], options.top)
+        groups = _groups(
+            merge_volume(partials.volume.lazy(), keys).collect(),
+            response_summary(partials.replies.lazy(), keys).collect(),
+            merge_country_counts(partials.countries.lazy(), keys).collect(),
+            options.top,
+        )
     ingest = scan.stats.summary()
     row = totals.row(0, named=True)
     summary = InputSummary(

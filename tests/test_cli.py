@@ -196,3 +196,28 @@ def test_piped_output_defaults_to_json(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert json.loads(result.stdout)["schema_version"] == 1
     assert result.stderr == b""
+
+
+def test_memory_budget_spills_with_the_same_result(cli: CliRunner, tmp_path: Path) -> None:
+    records = []
+    for i in range(300):
+        conversation = f"c{i % 37}"
+        records.append({**USER, "conversation_id": conversation, "timestamp": 1763546400 + i})
+        records.append(
+            {
+                **BOT,
+                "conversation_id": conversation,
+                "timestamp": 1763546400.5 + i,
+                "total_tokens": i,
+            }
+        )
+    log = write_jsonl(tmp_path / "a.jsonl", records)
+    in_memory = invoke(cli, "report", str(log), "--by", "hour").stdout
+    spilled = invoke(cli, "report", str(log), "--by", "hour", "--memory-budget", "4k").stdout
+    assert json.loads(spilled) == json.loads(in_memory)
+    assert json.loads(in_memory)["response_ms"]["count"] == 300
+
+
+def test_bad_memory_budget(cli: CliRunner, tmp_path: Path) -> None:
+    log = write_jsonl(tmp_path / "a.jsonl", [USER])
+    assert_user_error(invoke(cli, "report", str(log), "--memory-budget", "lots"), "--memory-budget")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -169,3 +170,24 @@ def test_csv_blocks_after_the_first_use_the_header() -> None:
         "timestamp": "8",
     }
     assert isinstance(later.frame, pl.DataFrame)
+
+
+def test_progress_reports_every_byte_read(tmp_path: Path) -> None:
+    import gzip as gz
+
+    from botistat.config import Config
+    from botistat.ingest import resolve_sources, scan_sources
+
+    plain = tmp_path / "a.jsonl"
+    plain.write_text(
+        "".join(good_line(i).replace('"ts"', '"timestamp"') + "\n" for i in range(500))
+    )
+    packed = tmp_path / "b.jsonl.gz"
+    packed.write_bytes(gz.compress(plain.read_bytes()))
+    seen: list[int] = []
+    scan = scan_sources(
+        resolve_sources([str(plain), str(packed)]), Config(), progress=seen.append, block_size=2048
+    )
+    assert scan.frame.select(pl.len()).collect().item() == 1000
+    assert len(seen) > 2
+    assert sum(seen) == plain.stat().st_size + packed.stat().st_size

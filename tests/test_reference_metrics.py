@@ -70,6 +70,7 @@ def assert_same_metrics(ours: dict[str, Any], expected: dict[str, Any]) -> None:
     nested=st.booleans(),
     block_size=st.sampled_from([64, 1000, 1 << 20]),
     top=st.integers(min_value=1, max_value=4),
+    partitions=st.sampled_from([0, 0, 1, 3, 7]),
 )
 def test_report_matches_reference(
     tmp_path_factory: pytest.TempPathFactory,
@@ -78,10 +79,13 @@ def test_report_matches_reference(
     nested: bool,
     block_size: int,
     top: int,
+    partitions: int,
 ) -> None:
     directory = tmp_path_factory.mktemp("dataset")
     dataset = write_dataset(random.Random(seed), directory, conversations, nested)
-    report = botistat_report(dataset.paths, dataset.fields, block_size, top=top)
+    report = botistat_report(
+        dataset.paths, dataset.fields, block_size, top=top, partitions=partitions
+    )
     records, skipped = reference.load_records(dataset.paths, dataset.fields)
     expected = reference.compute_metrics(records, top=top)
 
@@ -101,10 +105,21 @@ def big_dataset(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return dataset, records
 
 
-@pytest.mark.parametrize("by", ["bot_id", "day", "hour", "country", "channel", "model"])
-def test_groups_match_reference(big_dataset: Any, by: str) -> None:
+@pytest.mark.parametrize(
+    ("by", "partitions"),
+    [
+        ("bot_id", 0),
+        ("day", 0),
+        ("day", 5),
+        ("hour", 0),
+        ("country", 3),
+        ("channel", 0),
+        ("model", 2),
+    ],
+)
+def test_groups_match_reference(big_dataset: Any, by: str, partitions: int) -> None:
     dataset, records = big_dataset
-    report = botistat_report(dataset.paths, dataset.fields, 1 << 16, by=by)
+    report = botistat_report(dataset.paths, dataset.fields, 1 << 16, by=by, partitions=partitions)
 
     def key(record: reference.Record) -> str | None:
         if by == "day":
@@ -125,7 +140,9 @@ def test_time_range_matches_reference(big_dataset: Any) -> None:
     dataset, records = big_dataset
     since = datetime(2026, 11, 18, 6, tzinfo=UTC)
     until = datetime(2026, 11, 19, 12, 30, tzinfo=UTC)
-    report = botistat_report(dataset.paths, dataset.fields, 1 << 20, since=since, until=until)
+    report = botistat_report(
+        dataset.paths, dataset.fields, 1 << 20, since=since, until=until, partitions=4
+    )
     expected = reference.compute_metrics(records, since=since, until=until)
     assert_same_metrics(metrics_document(report.metrics), expected)
     assert iso_time(report.input.first_timestamp) == iso_time(expected["input"]["first_timestamp"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -102,16 +103,26 @@ def report(
     ] = None,
     input_format: InputFormatOption = InputFormat.auto,
     strict: StrictOption = False,
+    memory_budget: Annotated[
+        str | None,
+        typer.Option(
+            help="Memory for the records being analysed (512M, 2G). Bigger inputs are spilled "
+            "to temporary files, by conversation. Default: 1/8 of RAM, 256M to 1G.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Report message volume, response speed, tokens, errors and countries."""
     with user_errors():
         from botistat.config import load_config
         from botistat.ingest import resolve_sources, scan_sources
+        from botistat.partition import default_memory_budget, parse_size, partitions_for
         from botistat.render import Terminal, render
         from botistat.report import ReportOptions, build_report
         from botistat.timerange import parse_time
 
         settings = load_config(config)
+        budget = parse_size(memory_budget) if memory_budget else default_memory_budget()
         if by is not None and by not in GROUP_KEYS:
             raise ConfigError(
                 f"cannot group by {by!r}", "--by", f"choose one of: {', '.join(GROUP_KEYS)}"
@@ -131,6 +142,7 @@ def report(
         sources = resolve_sources(
             paths, None if input_format is InputFormat.auto else input_format.value
         )
+        options = replace(options, partitions=partitions_for(sources, budget))
         total_bytes = sum(s.size or 0 for s in sources)
         with progress_bar(total_bytes) as on_progress:
             scan = scan_sources(sources, settings, strict=strict, progress=on_progress)

@@ -22,3 +22,15 @@ def country_counts(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
             pl.col("conversation_id").drop_nulls().n_unique().alias("conversations"),
         )
     )
+
+
+def merge_country_counts(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Combine :func:`country_counts` of record sets that share no conversation.
+
+    Distinct conversations add up only because no conversation is split between the sets.
+    """
+    import polars as pl
+
+    return partials.group_by([*by, "country"]).agg(
+        pl.col("messages").sum(), pl.col("conversations").sum()
+    )

@@ -55,3 +55,17 @@ def volume(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     if by:
         return frame.group_by(by).agg(aggregations)
     return frame.select(aggregations)
+
+
+def merge_volume(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Combine :func:`volume` results of disjoint sets of records into one per group."""
+    import polars as pl
+
+    aggregations = [
+        pl.exclude("first_timestamp", "last_timestamp", *by).sum(),
+        pl.col("first_timestamp").min(),
+        pl.col("last_timestamp").max(),
+    ]
+    if by:
+        return partials.group_by(by).agg(aggregations)
+    return partials.select(aggregations)

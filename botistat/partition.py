@@ -1,0 +1,104 @@
+"""Bounded memory: when the records a report needs would not fit the memory budget, spill them.
+
+Counts and sums stream in constant memory, but reply times need each conversation's records in
+order, and distinct conversations per country need every conversation id. For inputs too big
+for the budget, one streaming pass parses the inputs once and writes the columns the metrics
+need to Parquet files on disk, hash-partitioned by conversation so that no conversation is split.
+Each partition is then small enough to be processed in memory, and the partial results combine
+exactly (see the ``merge_*`` functions in ``botistat.metrics``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from botistat.ingest import Source
+
+if TYPE_CHECKING:
+    import polars as pl
+
+MIB: Final = 1 << 20
+#: The default budget is an eighth of the machine's memory, kept between these bounds.
+MIN_DEFAULT_BUDGET: Final = 256 * MIB
+MAX_DEFAULT_BUDGET: Final = 1024 * MIB
+#: Bytes of canonical columns per byte of uncompressed input, measured on JSON Lines logs
+#: (about 250 bytes a record) and rounded up; CSV is denser, so this errs on the safe side.
+FRAME_BYTES_PER_INPUT_BYTE: Final = 0.5
+#: Gzip-compressed logs typically expand five to ten times.
+GZIP_EXPANSION: Final = 8
+#: Processing a partition (sorting it, grouping it) needs a few times its own size.
+WORKING_SET_FACTOR: Final = 4
+#: Partitions used when the input size is unknown (stdin).
+UNKNOWN_SIZE_PARTITIONS: Final = 16
+PARTITION_COLUMN: Final = "botistat_partition"
+HASH_SEED: Final = 20261125
+
+
+def default_memory_budget() -> int:
+    """An eighth of physical memory, at least 256 MiB and at most 1 GiB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return MIN_DEFAULT_BUDGET
+    return max(MIN_DEFAULT_BUDGET, min(MAX_DEFAULT_BUDGET, total // 8))
+
+
+def estimated_frame_bytes(sources: Sequence[Source]) -> int | None:
+    """Roughly how much memory the canonical records of these inputs take; None if unknown."""
+    total = 0
+    for source in sources:
+        if source.size is None:
+            return None
+        total += source.size * (GZIP_EXPANSION if source.gzip else 1)
+    return int(total * FRAME_BYTES_PER_INPUT_BYTE)
+
+
+def partitions_for(sources: Sequence[Source], budget: int) -> int:
+    """How many partitions to spill to; 0 means the records fit in memory as they are."""
+    estimate = estimated_frame_bytes(sources)
+    if estimate is None:
+        return UNKNOWN_SIZE_PARTITIONS
+    per_partition = budget // WORKING_SET_FACTOR
+    if estimate <= per_partition:
+        return 0
+    return math.ceil(estimate / per_partition)
+
+
+def spill(frame: pl.LazyFrame, directory: Path, partitions: int) -> list[pl.LazyFrame]:
+    """Write ``frame`` to ``directory`` in one streaming pass, split by conversation.
+
+    Returns one LazyFrame per partition written; rows keep their input order within each.
+    """
+    import polars as pl
+
+    key = (pl.col("conversation_id").hash(HASH_SEED) % partitions).alias(PARTITION_COLUMN)
+    frame.with_columns(key).sink_parquet(
+        pl.PartitionBy(directory, key=PARTITION_COLUMN, include_key=False),
+        mkdir=True,
+        maintain_order=True,
+        compression="lz4",
+        engine="streaming",
+    )
+    parts = sorted(p for p in directory.glob(f"{PARTITION_COLUMN}=*") if p.is_dir())
+    return [pl.scan_parquet(part / "*.parquet") for part in parts]
+
+
+_SIZE_UNITS: Final = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """``512M``, ``2G``, ``1.5GiB``, ``800MB`` or a number of bytes; binary units."""
+    import re
+
+    from botistat.errors import ConfigError
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(
+            f"cannot read size {text!r}", "--memory-budget", "use a size such as 512M or 2G"
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
