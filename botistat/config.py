@@ -28,7 +28,8 @@ DEFAULT_ROLES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 DEFAULT_FAILED_STATUSES: Final = ("failed", "error", "undelivered")
-TOP_LEVEL_KEYS: Final = ("fields", "roles", "failed_statuses", "timezone")
+TOP_LEVEL_KEYS: Final = ("fields", "roles", "failed_statuses", "timezone", "geoip")
+GEOIP_KEYS: Final = ("database",)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Config:
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: DEFAULT_ROLES)
     failed_statuses: tuple[str, ...] = DEFAULT_FAILED_STATUSES
     timezone: str = "UTC"
+    #: A MaxMind-format database for IP -> country; None: look further (see botistat.geo).
+    geoip_database: Path | None = None
     path: Path | None = None
 
     def role_values(self) -> dict[str, str]:
@@ -117,11 +120,20 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
         raise ConfigError("timezone must be a time zone name such as Europe/Berlin", where)
     validate_timezone(timezone, where)
 
+    geoip = _mapping(section.get("geoip", {}), "geoip", where)
+    _reject_unknown(geoip, GEOIP_KEYS, "geoip.", where)
+    database = None
+    if "database" in geoip:
+        database = Path(_path_string(geoip["database"], "geoip.database", where)).expanduser()
+        if path is not None and not database.is_absolute():
+            database = path.parent / database
+
     return Config(
         fields=MappingProxyType(fields),
         roles=MappingProxyType(roles),
         failed_statuses=failed,
         timezone=timezone,
+        geoip_database=database,
         path=path,
     )
 
@@ -137,6 +149,8 @@ def validate_timezone(name: str, where: str) -> None:
 
 
 def _mapping(value: Any, key: str, where: str) -> dict[str, Any]:
+    if value is None:  # a section whose keys are all commented out
+        return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise ConfigError(f"{key} must be a mapping of names to values", where)
     return value

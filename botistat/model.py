@@ -48,10 +48,43 @@ class Errors:
 
 @dataclass(frozen=True)
 class CountryRow:
+    """One ranked country; ``avg_response_ms`` times the replies to its users."""
+
     country: str
     messages: int
     conversations: int
     share: float
+    name: str | None = None
+    users: int = 0
+    tokens: int = 0
+    avg_response_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class CountryAggregate:
+    """The "Other" row (countries past the top N) or the "Unknown" row.
+
+    For "Other", conversations and users are summed over its countries, so one seen in two of
+    them counts twice.
+    """
+
+    messages: int = 0
+    conversations: int = 0
+    users: int = 0
+    tokens: int = 0
+    avg_response_ms: float | None = None
+    share: float | None = None
+
+
+@dataclass(frozen=True)
+class CountrySourceInfo:
+    """Where countries came from (``countries.source``)."""
+
+    name: str
+    kind: str  # "mmdb": a GeoIP database; "registry": offline registry data
+    version: str | None = None
+    date: str | None = None
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +93,11 @@ class Countries:
 
     top: tuple[CountryRow, ...] = ()
     other_countries: int = 0
-    other_messages: int = 0
-    unknown_messages: int = 0
+    other: CountryAggregate = CountryAggregate()
+    unknown: CountryAggregate = CountryAggregate()
+    #: Messages without a country per reason: no_ip, private, invalid, not_found.
+    unknown_reasons: tuple[tuple[str, int], ...] = ()
+    source: CountrySourceInfo | None = None
 
 
 @dataclass(frozen=True)

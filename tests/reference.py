@@ -474,8 +474,8 @@ def _in_range(
     ]
 
 
-def _response_pairs(records: list[Record]) -> list[tuple[Record, float]]:
-    """Return ``(bot record, response milliseconds)`` for every user -> bot reply."""
+def _response_pairs(records: list[Record]) -> list[tuple[Record, Record, float]]:
+    """Return ``(user record, bot record, response milliseconds)`` for every reply."""
     conversations: dict[str, list[Record]] = {}
     for record in records:
         conversation = record["conversation_id"]
@@ -484,14 +484,14 @@ def _response_pairs(records: list[Record]) -> list[tuple[Record, float]]:
         if record["role"] == "bot" and record["failed"]:
             continue
         conversations.setdefault(conversation, []).append(record)
-    pairs: list[tuple[Record, float]] = []
+    pairs: list[tuple[Record, Record, float]] = []
     one_microsecond = timedelta(microseconds=1)
     for messages in conversations.values():
         messages.sort(key=lambda r: (r["timestamp"], r["_order"]))
         for previous, current in itertools.pairwise(messages):
             if current["role"] == "bot" and previous["role"] == "user":
                 micros = (current["timestamp"] - previous["timestamp"]) // one_microsecond
-                pairs.append((current, micros / 1000))
+                pairs.append((previous, current, micros / 1000))
     return pairs
 
 
@@ -611,7 +611,7 @@ def compute_metrics(
         ``countries``.
     """
     selected = _in_range(records, since, until)
-    response_ms = [ms for _, ms in _response_pairs(selected)]
+    response_ms = [ms for _, _, ms in _response_pairs(selected)]
     return _metrics(selected, response_ms, top)
 
 
@@ -621,18 +621,22 @@ def compute_grouped(
     top: int = 10,
     since: datetime | None = None,
     until: datetime | None = None,
+    replies_by_user: bool = False,
 ) -> dict[_K, dict[str, Any]]:
     """Compute one metrics dict per group, keyed by ``key_fn(record)``.
 
     Records are grouped by their own key. Response times are paired over all in-range
     records (conversations may span groups) and each reply is attributed to the group of
-    its bot record. Groups appear in order of first occurrence.
+    its bot record, or of the user record it answers when ``replies_by_user`` (the rule for
+    countries: a reply belongs to the client who waited). Groups appear in order of first
+    occurrence.
     """
     selected = _in_range(records, since, until)
     groups: dict[_K, list[Record]] = {}
     for record in selected:
         groups.setdefault(key_fn(record), []).append(record)
     responses: dict[_K, list[float]] = {}
-    for bot_record, ms in _response_pairs(selected):
-        responses.setdefault(key_fn(bot_record), []).append(ms)
+    for user_record, bot_record, ms in _response_pairs(selected):
+        owner = user_record if replies_by_user else bot_record
+        responses.setdefault(key_fn(owner), []).append(ms)
     return {key: _metrics(group, responses.get(key, []), top) for key, group in groups.items()}

@@ -164,19 +164,58 @@ def test_response_times(cli: CliRunner, logs: Path) -> None:
 
 
 def test_countries(cli: CliRunner, logs: Path) -> None:
-    doc = report_json(cli, str(logs))
-    assert doc["countries"] == {
-        "top": [
-            {"country": "DE", "messages": 2, "conversations": 1, "share": 0.4},
-            {"country": "US", "messages": 2, "conversations": 1, "share": 0.4},
-            {"country": "FR", "messages": 1, "conversations": 1, "share": 0.2},
-        ],
-        "other": {"countries": 0, "messages": 0},
-        "unknown": {"messages": 7},
+    countries = report_json(cli, str(logs))["countries"]
+    # Replies count for the country of the user they answer: DE A2 2500, A6 4000; US B2 3000,
+    # B5 0. Tokens sit on bot records, which have no country here.
+    assert countries["top"] == [
+        {
+            "country": "DE",
+            "name": "Germany",
+            "messages": 2,
+            "conversations": 1,
+            "share": 0.4,
+            "users": 0,
+            "tokens": 0,
+            "avg_response_ms": 3250.0,
+        },
+        {
+            "country": "US",
+            "name": "United States",
+            "messages": 2,
+            "conversations": 1,
+            "share": 0.4,
+            "users": 0,
+            "tokens": 0,
+            "avg_response_ms": 1500.0,
+        },
+        {
+            "country": "FR",
+            "name": "France",
+            "messages": 1,
+            "conversations": 1,
+            "share": 0.2,
+            "users": 0,
+            "tokens": 0,
+            "avg_response_ms": None,
+        },
+    ]
+    assert countries["other"]["countries"] == 0
+    assert countries["other"]["messages"] == 0
+    assert countries["unknown"]["messages"] == 7
+    assert countries["unknown"]["reasons"] == {
+        "no_ip": 7,
+        "private": 0,
+        "invalid": 0,
+        "not_found": 0,
     }
+    assert countries["unknown"]["tokens"] == 385
+    assert countries["unknown"]["conversations"] == 3
     top1 = report_json(cli, str(logs), "--top", "1")["countries"]
     assert [row["country"] for row in top1["top"]] == ["DE"]
-    assert top1["other"] == {"countries": 2, "messages": 3}
+    assert top1["other"]["countries"] == 2
+    assert top1["other"]["messages"] == 3
+    assert top1["other"]["share"] == pytest.approx(0.6)
+    assert top1["other"]["avg_response_ms"] == 1500.0
 
 
 def test_input_summary(cli: CliRunner, logs: Path) -> None:

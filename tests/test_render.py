@@ -13,7 +13,9 @@ import pytest
 
 from botistat.model import (
     Countries,
+    CountryAggregate,
     CountryRow,
+    CountrySourceInfo,
     Errors,
     Group,
     InputSummary,
@@ -39,12 +41,14 @@ def sample_report() -> Report:
         errors=Errors(transactions=9, rate=9 / 602),
         countries=Countries(
             top=(
-                CountryRow("DE", 500, 120, 0.5),
-                CountryRow("US", 300, 80, 0.3),
+                CountryRow("DE", 500, 120, 0.5, "Germany", 90, 300_000, 1500.5),
+                CountryRow("US", 300, 80, 0.3, "United States", 60, 200_000, None),
             ),
             other_countries=3,
-            other_messages=200,
-            unknown_messages=200,
+            other=CountryAggregate(200, 40, 30, 100_000, 2000.0, 0.2),
+            unknown=CountryAggregate(200, 50, 10, 40_500, None),
+            unknown_reasons=(("no_ip", 150), ("private", 50), ("invalid", 0), ("not_found", 0)),
+            source=CountrySourceInfo("GeoLite2-Country", "mmdb", "2026-11-18", "2026-11-18", "x"),
         ),
     )
     sales = Metrics(messages=Messages(total=10, user=10), errors=Errors(transactions=0, rate=None))
@@ -89,7 +93,9 @@ def test_json_keys_are_the_metric_names() -> None:
     ]
     assert doc["errors"]["rate"] == pytest.approx(9 / 602)
     assert doc["groups"][2]["key"] is None
-    assert doc["countries"]["other"] == {"countries": 3, "messages": 200}
+    assert doc["countries"]["other"]["countries"] == 3
+    assert doc["countries"]["other"]["messages"] == 200
+    assert doc["countries"]["unknown"]["reasons"]["private"] == 50
 
 
 def test_csv_has_a_row_per_group_and_a_column_per_metric() -> None:

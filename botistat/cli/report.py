@@ -103,6 +103,16 @@ def report(
     ] = None,
     input_format: InputFormatOption = InputFormat.auto,
     strict: StrictOption = False,
+    geoip_db: Annotated[
+        Path | None,
+        typer.Option(
+            "--geoip-db",
+            help="GeoLite2/GeoIP2/DB-IP Country or City .mmdb file for IP -> country. Default: "
+            "config geoip.database, $BOTISTAT_GEOIP_DB, /usr/share/GeoIP, /var/lib/GeoIP, "
+            "else offline registry data.",
+            show_default=False,
+        ),
+    ] = None,
     memory_budget: Annotated[
         str | None,
         typer.Option(
@@ -115,6 +125,7 @@ def report(
     """Report message volume, response speed, tokens, errors and countries."""
     with user_errors():
         from botistat.config import load_config
+        from botistat.geo import open_country_source
         from botistat.ingest import resolve_sources, scan_sources
         from botistat.partition import default_memory_budget, parse_size, partitions_for
         from botistat.render import Terminal, render
@@ -143,10 +154,11 @@ def report(
             paths, None if input_format is InputFormat.auto else input_format.value
         )
         options = replace(options, partitions=partitions_for(sources, budget))
+        countries = open_country_source(geoip_db, settings.geoip_database)
         total_bytes = sum(s.size or 0 for s in sources)
         with progress_bar(total_bytes) as on_progress:
             scan = scan_sources(sources, settings, strict=strict, progress=on_progress)
-            result = build_report(scan, options)
+            result = build_report(scan, options, countries)
 
         if result.input.records == 0:
             warn("no records found in the input")

@@ -1,26 +1,51 @@
-"""Country distribution of messages, from each record's ``country`` field."""
+"""Country distribution of messages.
+
+Each record's country is its own ``country`` field, else the country of its IP (see
+:mod:`botistat.geo`); ``country_unknown`` says why a record has none. The functions here give
+partial results per set of records; the ``merge_*`` functions combine the partials of record
+sets that share no conversation (the partitions of a large input) into exact totals.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botistat.geo.addresses import REASONS
+from botistat.metrics.volume import record_tokens
 from botistat.schema import ROLE_OTHER
 
 if TYPE_CHECKING:
     import polars as pl
 
+#: Per unknown reason, a column counting the messages without a country for that reason.
+REASON_COLUMNS = [f"unknown_{reason}" for reason in REASONS]
+
 
 def country_counts(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
-    """Messages and distinct conversations per (group,) country; a null country is unknown."""
+    """Messages, distinct conversations and tokens per (group,) country; null is unknown."""
     import polars as pl
 
+    reason = pl.col("country_unknown")
     return (
         frame.filter(pl.col("role") != ROLE_OTHER)
         .group_by([*by, "country"])
         .agg(
             pl.len().alias("messages"),
             pl.col("conversation_id").drop_nulls().n_unique().alias("conversations"),
+            record_tokens().sum().alias("tokens"),
+            *((reason == r).sum().alias(c) for r, c in zip(REASONS, REASON_COLUMNS, strict=True)),
         )
+    )
+
+
+def country_users(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """The distinct (group,) country and user pairs: users are not split by conversation."""
+    import polars as pl
+
+    return (
+        frame.filter((pl.col("role") != ROLE_OTHER) & pl.col("user_id").is_not_null())
+        .select(*by, "country", "user_id")
+        .unique()
     )
 
 
@@ -31,6 +56,20 @@ def merge_country_counts(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     """
     import polars as pl
 
-    return partials.group_by([*by, "country"]).agg(
-        pl.col("messages").sum(), pl.col("conversations").sum()
+    return partials.group_by([*by, "country"]).agg(pl.exclude(*by, "country").sum())
+
+
+def merge_country_users(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Distinct users per (group,) country from :func:`country_users` partials."""
+    import polars as pl
+
+    return partials.unique().group_by([*by, "country"]).agg(pl.len().alias("users"))
+
+
+def reply_times_by_country(replies: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Count and total of reply times per country of the user who was answered."""
+    import polars as pl
+
+    return replies.group_by([*by, "user_country"]).agg(
+        pl.len().alias("replies"), pl.col("response_ms").sum().alias("reply_ms_total")
     )

@@ -9,13 +9,21 @@ from botistat.schema import ROLE_BOT, ROLE_USER
 if TYPE_CHECKING:
     import polars as pl
 
+#: The columns that say where the client of a conversation turn is.
+USER_COUNTRY: Final = ("country",)
 #: Percentiles reported, as (name, fraction). Linear interpolation between closest ranks,
 #: which is numpy's default.
 PERCENTILES: Final = (("p50", 0.50), ("p90", 0.90), ("p95", 0.95), ("p99", 0.99))
 
 
-def response_times(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
-    """One row per reply: ``response_ms`` plus the reply's own ``by`` columns.
+def response_times(
+    frame: pl.LazyFrame, by: list[str], from_user: tuple[str, ...] = ()
+) -> pl.LazyFrame:
+    """One row per reply: ``response_ms``, the reply's ``by`` columns, and the country of the
+    user message it answers (``user_country``).
+
+    Columns named in ``from_user`` are taken from the user message instead of the reply: a
+    reply's country is the country of the client who waited for it.
 
     Within each conversation, failed bot records are dropped and the rest ordered by timestamp
     (ties keep input order). Every bot record that directly follows a user record is a reply,
@@ -32,16 +40,20 @@ def response_times(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
             conversation.is_not_null()
             & ((role == ROLE_USER) | ((role == ROLE_BOT) & ~pl.col("failed")))
         )
-        .select("conversation_id", "timestamp", "role", *by)
+        .select("conversation_id", "timestamp", "role", *USER_COUNTRY, *by)
         .sort(["conversation_id", "timestamp"], maintain_order=True)
     )
+    own = [pl.col(name) for name in by if name not in from_user]
+    asked = [pl.col(name).shift(1).alias(name) for name in from_user]
+    asked += [pl.col(name).shift(1).alias(f"user_{name}") for name in USER_COUNTRY]
     is_reply = (
         (role == ROLE_BOT) & (role.shift(1) == ROLE_USER) & (conversation.shift(1) == conversation)
     )
     elapsed = pl.col("timestamp") - pl.col("timestamp").shift(1)
     return (
         ordered.select(
-            *by,
+            *own,
+            *asked,
             (elapsed.dt.total_microseconds() / 1000.0).alias("response_ms"),
             is_reply.alias("is_reply"),
         )

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from botistat.geo.addresses import REASONS
 from botistat.model import SCHEMA_VERSION, Countries, InputSummary, Metrics, Report
 
 
@@ -35,10 +36,18 @@ def metrics_document(metrics: Metrics) -> dict[str, Any]:
 
 
 def countries_document(countries: Countries) -> dict[str, Any]:
+    other = asdict(countries.other)
+    unknown = asdict(countries.unknown)
+    del unknown["share"]
     return {
+        "source": asdict(countries.source) if countries.source else None,
         "top": [asdict(row) for row in countries.top],
-        "other": {"countries": countries.other_countries, "messages": countries.other_messages},
-        "unknown": {"messages": countries.unknown_messages},
+        "other": {"countries": countries.other_countries, **other},
+        "unknown": {
+            "messages": unknown.pop("messages"),
+            "reasons": {reason: 0 for reason in REASONS} | dict(countries.unknown_reasons),
+            **unknown,
+        },
     }
 
 
@@ -73,6 +82,8 @@ def scalar_metrics(metrics: Metrics) -> dict[str, float | int | None]:
             flat["countries.other.countries"] = values["other"]["countries"]
             flat["countries.other.messages"] = values["other"]["messages"]
             flat["countries.unknown.messages"] = values["unknown"]["messages"]
+            for reason, count in values["unknown"]["reasons"].items():
+                flat[f"countries.unknown.reasons.{reason}"] = count
             continue
         for name, value in values.items():
             flat[f"{section}.{name}"] = value

@@ -10,6 +10,8 @@ def render_markdown(report: Report) -> str:
     parts = ["# botistat report", ""]
     for section in report_sections(report):
         parts += [f"## {section.title}", "", *_table(section), ""]
+        if section.note:
+            parts += [f"_{section.note}_", ""]
     parts += [f"_{line.strip()}_  " for line in input_lines(report)]
     return "\n".join(parts).rstrip() + "\n"
 

@@ -17,6 +17,8 @@ class Section:
     rows: tuple[tuple[str, ...], ...]
     #: Columns (by index) holding numbers, aligned right.
     numeric: frozenset[int] = frozenset()
+    #: A line shown under the table.
+    note: str = ""
 
 
 def count(value: int | None) -> str:
@@ -71,16 +73,57 @@ def tokens_section(metrics: Metrics) -> Section:
 
 
 def countries_section(countries: Countries) -> Section:
+    def label(code: str, name: str | None) -> str:
+        return f"{code} {name}" if name else code
+
     rows = [
-        (str(rank), row.country, count(row.messages), percent(row.share), count(row.conversations))
+        (
+            str(rank),
+            label(row.country, row.name),
+            count(row.messages),
+            percent(row.share),
+            count(row.conversations),
+            count(row.users),
+            count(row.tokens),
+            millis(row.avg_response_ms),
+        )
         for rank, row in enumerate(countries.top, start=1)
     ]
+    aggregates = [("Unknown", countries.unknown)]
     if countries.other_countries:
-        label = f"Other ({countries.other_countries} countries)"
-        rows.append(("", label, count(countries.other_messages), "", ""))
-    rows.append(("", "Unknown", count(countries.unknown_messages), "", ""))
-    columns = ("#", "Country", "Messages", "Share", "Conversations")
-    return Section("Countries", columns, tuple(rows), frozenset({0, 2, 3, 4}))
+        aggregates.insert(0, (f"Other ({countries.other_countries} countries)", countries.other))
+    for name, aggregate in aggregates:
+        rows.append(
+            (
+                "",
+                name,
+                count(aggregate.messages),
+                percent(aggregate.share) if aggregate.share is not None else "",
+                count(aggregate.conversations),
+                count(aggregate.users),
+                count(aggregate.tokens),
+                millis(aggregate.avg_response_ms),
+            )
+        )
+    columns = ("#", "Country", "Messages", "Share", "Conv.", "Users", "Tokens", "Avg reply ms")
+    notes = []
+    reasons = ", ".join(f"{REASON_LABELS[r]} {count(n)}" for r, n in countries.unknown_reasons if n)
+    if reasons:
+        notes.append(f"Unknown: {reasons}.")
+    if countries.source is not None:
+        version = f" {countries.source.version}" if countries.source.version else ""
+        notes.append(f"Source: {countries.source.name}{version}.")
+    return Section(
+        "Countries", columns, tuple(rows), frozenset({0, 2, 3, 4, 5, 6, 7}), " ".join(notes)
+    )
+
+
+REASON_LABELS = {
+    "no_ip": "no IP",
+    "private": "private IP",
+    "invalid": "not an IP",
+    "not_found": "not in database",
+}
 
 
 def groups_section(report: Report) -> Section:

@@ -29,6 +29,9 @@ def render_table(report: Report, *, color: bool = False, width: int = 100) -> st
             title_style="bold" if color else "",
             box=box.ROUNDED if color else box.ASCII,
             header_style="bold cyan" if color else "",
+            caption=section.note or None,
+            caption_justify="left",
+            caption_style="dim" if color else "",
         )
         for index, column in enumerate(section.columns):
             table.add_column(column, justify="right" if index in section.numeric else "left")

@@ -1,0 +1,242 @@
+"""Turn the collected partial results into the frozen :class:`Report`.
+
+Everything here works on small, already collected frames: one row per group, per country or
+per reply. The ``merge_*`` functions combine the partials of several partitions exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botistat.geo.addresses import REASONS
+from botistat.geo.names import country_name
+from botistat.ingest.stats import IngestSummary
+from botistat.metrics.countries import (
+    REASON_COLUMNS,
+    merge_country_counts,
+    merge_country_users,
+    reply_times_by_country,
+)
+from botistat.metrics.grouping import GROUP
+from botistat.metrics.response import response_summary
+from botistat.metrics.volume import merge_volume
+from botistat.model import (
+    Countries,
+    CountryAggregate,
+    CountryRow,
+    CountrySourceInfo,
+    Errors,
+    Group,
+    InputSummary,
+    Messages,
+    Metrics,
+    Report,
+    ResponseTimes,
+    Tokens,
+)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    import polars as pl
+
+
+class Options(Protocol):
+    """The report options assembly needs (see ``botistat.report.ReportOptions``)."""
+
+    @property
+    def by(self) -> str | None: ...
+    @property
+    def top(self) -> int: ...
+    @property
+    def since(self) -> datetime | None: ...
+    @property
+    def until(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class Partials:
+    """Partial results of every partition, concatenated."""
+
+    volume: pl.DataFrame
+    replies: pl.DataFrame
+    countries: pl.DataFrame
+    countries_overall: pl.DataFrame
+    users: pl.DataFrame
+    users_overall: pl.DataFrame
+
+
+def assemble_report(
+    ingest: IngestSummary, options: Options, partials: Partials, source: CountrySourceInfo
+) -> Report:
+    keys = [GROUP] if options.by else []
+    totals = merge_volume(partials.volume.lazy().drop(keys), []).collect().row(0, named=True)
+    replies = partials.replies.lazy()
+    overall = _metrics(
+        totals,
+        response_summary(replies.drop(keys), []).collect().row(0, named=True),
+        _countries(
+            merge_country_counts(partials.countries_overall.lazy(), []).collect(),
+            merge_country_users(partials.users_overall.lazy(), []).collect(),
+            reply_times_by_country(replies, []).collect(),
+            options.top,
+            source,
+        ),
+    )
+    groups = _groups(partials, options.top, source) if keys else ()
+    summary = InputSummary(
+        files=len(ingest.files),
+        records=totals["records"],
+        skipped=ingest.skipped,
+        skipped_by_file=ingest.skipped_by_file,
+        skipped_examples=tuple(str(example) for example in ingest.examples),
+        ignored=totals["ignored"],
+        first_timestamp=totals["first_timestamp"],
+        last_timestamp=totals["last_timestamp"],
+        since=options.since,
+        until=options.until,
+    )
+    return Report(input=summary, metrics=overall, by=options.by, groups=groups, top=options.top)
+
+
+def _groups(partials: Partials, top: int, source: CountrySourceInfo) -> tuple[Group, ...]:
+    keys = [GROUP]
+    replies = partials.replies.lazy()
+    speed = _by_group(response_summary(replies, keys).collect())
+    counts = _by_group(merge_country_counts(partials.countries.lazy(), keys).collect())
+    users = _by_group(merge_country_users(partials.users.lazy(), keys).collect())
+    reply_countries = _by_group(reply_times_by_country(replies, keys).collect())
+    empty_counts = merge_country_counts(partials.countries.lazy(), keys).clear().collect()
+    groups = []
+    volumes = merge_volume(partials.volume.lazy(), keys).collect().sort(GROUP, nulls_last=True)
+    for row in volumes.iter_rows(named=True):
+        key = row[GROUP]
+        speed_rows = speed.get(key)
+        countries = _countries(
+            counts.get(key, empty_counts).drop(GROUP),
+            _drop_group(users.get(key), "users"),
+            _drop_group(reply_countries.get(key), "replies"),
+            top,
+            source,
+        )
+        summary = speed_rows.row(0, named=True) if speed_rows is not None else {}
+        groups.append(Group(key=key, metrics=_metrics(row, summary, countries)))
+    return tuple(groups)
+
+
+def _by_group(frame: pl.DataFrame) -> dict[Any, pl.DataFrame]:
+    return {key[0]: part for key, part in frame.partition_by(GROUP, as_dict=True).items()}
+
+
+def _drop_group(frame: pl.DataFrame | None, kind: str) -> pl.DataFrame:
+    import polars as pl
+
+    if frame is not None:
+        return frame.drop(GROUP)
+    if kind == "users":
+        return pl.DataFrame(schema={"country": pl.String, "users": pl.UInt32})
+    return pl.DataFrame(
+        schema={"user_country": pl.String, "replies": pl.UInt32, "reply_ms_total": pl.Float64}
+    )
+
+
+def _metrics(totals: dict[str, Any], speed: dict[str, Any], countries: Countries) -> Metrics:
+    bot_records = totals["bot_records"]
+    return Metrics(
+        messages=Messages(
+            total=totals["messages_total"],
+            user=totals["messages_user"],
+            bot_responses=totals["messages_bot_responses"],
+            failed=totals["messages_failed"],
+        ),
+        response_ms=ResponseTimes(
+            count=speed.get("count") or 0,
+            avg=speed.get("avg"),
+            p50=speed.get("p50"),
+            p90=speed.get("p90"),
+            p95=speed.get("p95"),
+            p99=speed.get("p99"),
+            max=speed.get("max"),
+        ),
+        tokens=Tokens(
+            prompt=totals["tokens_prompt"],
+            completion=totals["tokens_completion"],
+            total=totals["tokens_total"],
+            error=totals["tokens_error"],
+        ),
+        errors=Errors(
+            transactions=totals["errors_transactions"],
+            rate=totals["errors_transactions"] / bot_records if bot_records else None,
+        ),
+        countries=countries,
+    )
+
+
+def _countries(
+    counts: pl.DataFrame,
+    users: pl.DataFrame,
+    replies: pl.DataFrame,
+    top: int,
+    source: CountrySourceInfo,
+) -> Countries:
+    """Rank countries by messages (then code), keep ``top``, fold the rest into "Other"."""
+    import polars as pl
+
+    table = (
+        counts.join(users, on="country", how="left", nulls_equal=True)
+        .join(
+            replies.rename({"user_country": "country"}),
+            on="country",
+            how="left",
+            nulls_equal=True,
+        )
+        .with_columns(pl.col("users", "replies", "reply_ms_total").fill_null(0))
+    )
+    known = table.filter(pl.col("country").is_not_null()).sort(
+        ["messages", "country"], descending=[True, False]
+    )
+    unknown = table.filter(pl.col("country").is_null())
+    known_messages = int(known["messages"].sum())
+    rows = tuple(
+        CountryRow(
+            country=row["country"],
+            name=country_name(row["country"]),
+            messages=row["messages"],
+            conversations=row["conversations"],
+            share=row["messages"] / known_messages,
+            users=row["users"],
+            tokens=row["tokens"],
+            avg_response_ms=_average(row["reply_ms_total"], row["replies"]),
+        )
+        for row in known.head(top).iter_rows(named=True)
+    )
+    rest = known.slice(top)
+    reasons = tuple(
+        (reason, int(unknown[column].sum()))
+        for reason, column in zip(REASONS, REASON_COLUMNS, strict=True)
+    )
+    return Countries(
+        top=rows,
+        other_countries=rest.height,
+        other=_aggregate(rest, known_messages),
+        unknown=_aggregate(unknown, None),
+        unknown_reasons=reasons,
+        source=source,
+    )
+
+
+def _aggregate(rows: pl.DataFrame, known_messages: int | None) -> CountryAggregate:
+    messages = int(rows["messages"].sum())
+    return CountryAggregate(
+        messages=messages,
+        conversations=int(rows["conversations"].sum()),
+        users=int(rows["users"].sum()),
+        tokens=int(rows["tokens"].sum()),
+        avg_response_ms=_average(float(rows["reply_ms_total"].sum()), int(rows["replies"].sum())),
+        share=messages / known_messages if known_messages else None,
+    )
+
+
+def _average(total: float, count: int) -> float | None:
+    return total / count if count else None

@@ -1,0 +1,48 @@
+"""Client IP addresses: clean them up in Polars, then classify each distinct one."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import polars as pl
+
+#: Why a message has no country, as reported under ``countries.unknown.reasons``.
+NO_IP: Final = "no_ip"
+PRIVATE: Final = "private"
+INVALID: Final = "invalid"
+NOT_FOUND: Final = "not_found"
+REASONS: Final = (NO_IP, PRIVATE, INVALID, NOT_FOUND)
+
+_IPV4: Final = r"\d{1,3}(?:\.\d{1,3}){3}"
+
+
+def ip_key(raw: pl.Expr) -> pl.Expr:
+    """The address part of an ``ip`` field, in one canonical spelling.
+
+    Handles surrounding blanks, ``1.2.3.4:443``, ``[2001:db8::1]:443``, ``[::1]``, zone ids
+    (``fe80::1%eth0``) and IPv4-mapped IPv6 (``::ffff:1.2.3.4`` becomes ``1.2.3.4``).
+    Anything else is kept as it is, to be classified as invalid later.
+    """
+    text = raw.str.strip_chars().str.to_lowercase()
+    text = text.str.replace(r"^\[([0-9a-f:.]+)\](?::\d+)?$", "${1}")
+    text = text.str.replace(rf"^({_IPV4}):\d+$", "${1}")
+    text = text.str.replace(r"%[^%]*$", "")
+    text = text.str.replace(rf"^(?:0{{0,4}}:){{0,5}}:?ffff:({_IPV4})$", "${1}")
+    return text.replace("", None)
+
+
+def classify(text: str) -> str | None:
+    """None for a public address worth looking up, else the reason it has no country."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return INVALID
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    # Not globally routable covers private, loopback, link-local, CGNAT (100.64.0.0/10),
+    # documentation and reserved ranges; multicast is never a client address either.
+    if not address.is_global or address.is_multicast:
+        return PRIVATE
+    return None
