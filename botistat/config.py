@@ -28,7 +28,7 @@ DEFAULT_ROLES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 DEFAULT_FAILED_STATUSES: Final = ("failed", "error", "undelivered")
-TOP_LEVEL_KEYS: Final = ("fields", "roles", "failed_statuses", "timezone", "geoip")
+TOP_LEVEL_KEYS: Final = ("fields", "roles", "failed_statuses", "timezone", "geoip", "thresholds")
 GEOIP_KEYS: Final = ("database",)
 
 
@@ -44,6 +44,8 @@ class Config:
     timezone: str = "UTC"
     #: A MaxMind-format database for IP -> country; None: look further (see botistat.geo).
     geoip_database: Path | None = None
+    #: Threshold expressions for ``botistat check`` (parsed there).
+    thresholds: tuple[str, ...] = ()
     path: Path | None = None
 
     def role_values(self) -> dict[str, str]:
@@ -128,12 +130,19 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
         if path is not None and not database.is_absolute():
             database = path.parent / database
 
+    thresholds = section.get("thresholds") or []
+    if not isinstance(thresholds, list) or not all(isinstance(t, str) for t in thresholds):
+        raise ConfigError(
+            "thresholds must be a list of expressions such as 'errors.rate < 2%'", where
+        )
+
     return Config(
         fields=MappingProxyType(fields),
         roles=MappingProxyType(roles),
         failed_statuses=failed,
         timezone=timezone,
         geoip_database=database,
+        thresholds=tuple(thresholds),
         path=path,
     )
 

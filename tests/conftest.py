@@ -43,10 +43,14 @@ def invoke(runner: CliRunner, *args: str, input: str | None = None) -> Any:
 
 
 def run_botistat(
-    *args: str, cwd: Path | None = None, input: bytes | None = None
+    *args: str,
+    cwd: Path | None = None,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run botistat as a real subprocess (``python -m botistat``)."""
-    env = dict(os.environ, NO_COLOR="1", COLUMNS="120")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env = {**base, "NO_COLOR": "1", "COLUMNS": "120", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "botistat", *args],
         cwd=cwd or ROOT,

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from botistat import __version__
+from botistat.cli import check as check_command
 from botistat.cli import report as report_command
 
 EXIT_CODES_HELP = (
@@ -52,6 +53,7 @@ def _main(
 
 
 app.command("report", epilog=EXIT_CODES_HELP)(report_command.report)
+app.command("check", epilog=EXIT_CODES_HELP)(check_command.check)
 
 
 def main() -> None:

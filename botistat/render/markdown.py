@@ -9,14 +9,14 @@ from botistat.render.sections import Section, input_lines, report_sections
 def render_markdown(report: Report) -> str:
     parts = ["# botistat report", ""]
     for section in report_sections(report):
-        parts += [f"## {section.title}", "", *_table(section), ""]
+        parts += [f"## {section.title}", "", *markdown_table(section), ""]
         if section.note:
             parts += [f"_{section.note}_", ""]
     parts += [f"_{line.strip()}_  " for line in input_lines(report)]
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _table(section: Section) -> list[str]:
+def markdown_table(section: Section) -> list[str]:
     def cells(values: tuple[str, ...]) -> str:
         return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
 

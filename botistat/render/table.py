@@ -5,10 +5,17 @@ from __future__ import annotations
 import io
 
 from botistat.model import Report
-from botistat.render.sections import input_lines, report_sections
+from botistat.render.sections import Section, input_lines, report_sections
 
 
 def render_table(report: Report, *, color: bool = False, width: int = 100) -> str:
+    return render_sections(report_sections(report), input_lines(report), color=color, width=width)
+
+
+def render_sections(
+    sections: list[Section], footer: list[str], *, color: bool = False, width: int = 100
+) -> str:
+    """Sections as Rich tables, then footer lines; ASCII and no colour unless ``color``."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -22,7 +29,7 @@ def render_table(report: Report, *, color: bool = False, width: int = 100) -> st
         highlight=False,
         emoji=False,
     )
-    for section in report_sections(report):
+    for section in sections:
         table = Table(
             title=section.title,
             title_justify="left",
@@ -39,7 +46,7 @@ def render_table(report: Report, *, color: bool = False, width: int = 100) -> st
             table.add_row(*row)
         console.print(table)
         console.print()
-    for line in input_lines(report):
+    for line in footer:
         console.print(line, style="dim" if color else "", markup=False, soft_wrap=True)
     text = out.getvalue()
     if not color:

@@ -1,0 +1,115 @@
+"""``botistat check``: a CI gate that fails (exit 1) when a threshold is breached."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from botistat.cli.common import is_terminal, terminal_width, user_errors, write_output
+from botistat.cli.options import (
+    ByOption,
+    ConfigOption,
+    GeoipOption,
+    InputFormat,
+    InputFormatOption,
+    MemoryBudgetOption,
+    PathsArgument,
+    SinceOption,
+    StrictOption,
+    UntilOption,
+)
+from botistat.errors import ConfigError, ExitCode
+
+
+class CheckFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def check(
+    paths: PathsArgument,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            "-t",
+            help="'<metric> <op> <value>', e.g. 'errors.rate < 2%' or 'response_ms.p95 < 3s'. "
+            "Repeatable; added to the config's thresholds: list.",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    by: ByOption = None,
+    fmt: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = CheckFormat.table,
+    junit: Annotated[
+        Path | None,
+        typer.Option(help="Also write JUnit XML here (a test case per threshold and group)."),
+    ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Let thresholds with no data pass instead of failing."),
+    ] = False,
+    input_format: InputFormatOption = InputFormat.auto,
+    strict: StrictOption = False,
+    geoip_db: GeoipOption = None,
+    memory_budget: MemoryBudgetOption = None,
+) -> None:
+    """Check thresholds such as the error rate: exit 0 if all hold, 1 if any is breached.
+
+    Every numeric metric of the report's JSON can be checked. A metric with no value (no
+    records, no replies for a percentile, no bot records for a rate) is "no data" and fails
+    unless --allow-empty is given. With --by, each threshold is checked in every group.
+    """
+    with user_errors():
+        from botistat.cli.pipeline import ReportRequest, make_report
+        from botistat.config import load_config
+        from botistat.render.check import (
+            check_section,
+            github_annotations,
+            render_check_json,
+            render_junit,
+            render_summary_markdown,
+        )
+        from botistat.render.table import render_sections
+        from botistat.thresholds import evaluate, parse_thresholds
+
+        settings = load_config(config)
+        thresholds = parse_thresholds(threshold or [], "--threshold")
+        thresholds += parse_thresholds(settings.thresholds, str(settings.path))
+        if not thresholds:
+            raise ConfigError(
+                "no thresholds to check",
+                "--threshold",
+                "give --threshold 'errors.rate < 2%' or a thresholds: list in the config",
+            )
+        request = ReportRequest(
+            paths, config, since, until, by, 10, input_format, strict, geoip_db, memory_budget
+        )
+        result = evaluate(thresholds, make_report(request, settings), allow_empty=allow_empty)
+
+        if fmt is CheckFormat.json:
+            text = render_check_json(result)
+        else:
+            color = is_terminal(sys.stdout)
+            width = terminal_width() if color else 120
+            text = render_sections([check_section(result)], [], color=color, width=width)
+        write_output(text, None)
+        if junit is not None:
+            write_output(render_junit(result), junit)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            for line in github_annotations(result):
+                print(line, file=sys.stderr)
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if summary:
+                with Path(summary).open("a", encoding="utf-8") as handle:
+                    handle.write(render_summary_markdown(result))
+    raise typer.Exit(int(ExitCode.OK if result.passed else ExitCode.THRESHOLD_BREACHED))

@@ -1,0 +1,75 @@
+"""Options shared by the commands that read logs (report, check, ...)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from botistat.schema import GROUP_KEYS
+
+
+class InputFormat(StrEnum):
+    auto = "auto"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+
+
+PathsArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Log files, directories (searched recursively), glob patterns, or - for stdin.",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file. Default: ./botistat.yaml, then ~/.config/botistat/config.yaml.",
+        show_default=False,
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(help="Only records at or after this time: ISO time, date, or span (24h, 7d)."),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(help="Only records before this time: ISO time, date, or span (24h, 7d)."),
+]
+ByOption = Annotated[
+    str | None,
+    typer.Option(help=f"Break every metric down by one of: {', '.join(GROUP_KEYS)}."),
+]
+InputFormatOption = Annotated[
+    InputFormat,
+    typer.Option(
+        "--input-format", help="Input format; auto decides by file extension, then content."
+    ),
+]
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="Fail (exit 2) on the first malformed line.")
+]
+GeoipOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--geoip-db",
+        help="GeoLite2/GeoIP2/DB-IP Country or City .mmdb file for IP -> country. Default: "
+        "config geoip.database, $BOTISTAT_GEOIP_DB, /usr/share/GeoIP, /var/lib/GeoIP, "
+        "else offline registry data.",
+        show_default=False,
+    ),
+]
+MemoryBudgetOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Memory for the records being analysed (512M, 2G). Bigger inputs are spilled "
+        "to temporary files, by conversation. Default: 1/8 of RAM, 256M to 1G.",
+        show_default=False,
+    ),
+]
