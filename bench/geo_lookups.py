@@ -19,7 +19,7 @@ import polars as pl
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from botistat.geo.lookup import lookup_table, resolve_countries, with_ip_key
+from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, MmdbSource, RegistrySource
 
 COUNTRIES = ["US", "DE", "GB", "FR", "IN", "BR", "JP", "NL", "PL", "ES", "IT", "MX", "CA", "AU"]
@@ -53,7 +53,7 @@ def build_database(path: Path, networks: list[str], rng: random.Random) -> None:
 
 def time_botistat(frame: pl.DataFrame, source: CountrySource) -> tuple[float, int]:
     start = time.perf_counter()
-    keyed = with_ip_key(frame.lazy()).cache()
+    keyed = frame.lazy().cache()
     resolved = resolve_countries(keyed, lookup_table(keyed, source))
     known = resolved.select(pl.col("country").is_not_null().sum()).collect().item()
     return time.perf_counter() - start, int(known)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from botistat.assemble import Partials, assemble_report
-from botistat.geo.lookup import lookup_table, resolve_countries, with_ip_key
+from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, RegistrySource
 from botistat.ingest import Scan
 from botistat.metrics.countries import country_counts, country_users
@@ -70,7 +70,7 @@ def build_report(
     columns = list(METRIC_COLUMNS)
     if options.by in GROUP_FIELDS and options.by not in columns:
         columns.append(options.by)
-    keyed = with_ip_key(_in_range(scan.frame, options).select(columns))
+    keyed = _in_range(scan.frame, options).select(columns)
     keys = [GROUP] if options.by else []
     if options.partitions:
         with tempfile.TemporaryDirectory(prefix="botistat-") as directory:
@@ -134,5 +134,4 @@ def _in_range(frame: pl.LazyFrame, options: ReportOptions) -> pl.LazyFrame:
 def _empty_keyed() -> pl.LazyFrame:
     import polars as pl
 
-    empty = pl.DataFrame(schema=canonical_schema()).lazy().select(METRIC_COLUMNS)
-    return with_ip_key(empty)
+    return pl.DataFrame(schema=canonical_schema()).lazy().select(METRIC_COLUMNS)

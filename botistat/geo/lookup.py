@@ -1,7 +1,8 @@
 """Give every record a country: its own ``country`` field, else a lookup of its IP.
 
-Each distinct address is classified and looked up once; the small table of results is joined
-back onto the records. Records without a country get the reason in ``country_unknown``.
+The distinct raw ``ip`` values are collected first, cleaned up, classified and looked up once
+each; the small table of results is joined back onto the records. Records without a country
+get the reason in ``country_unknown``.
 """
 
 from __future__ import annotations
@@ -14,27 +15,18 @@ from botistat.geo.sources import CountrySource
 if TYPE_CHECKING:
     import polars as pl
 
-IP_KEY = "ip_key"
 
-
-def with_ip_key(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Replace ``ip`` by its canonical spelling, the key of the lookup table."""
-    import polars as pl
-
-    return frame.with_columns(ip_key(pl.col("ip")).alias(IP_KEY)).drop("ip")
-
-
-def lookup_table(keyed: pl.LazyFrame, source: CountrySource) -> pl.LazyFrame:
-    """One row per distinct address with no country of its own: (``ip_key``, code, reason)."""
+def lookup_table(frame: pl.LazyFrame, source: CountrySource) -> pl.LazyFrame:
+    """One row per distinct raw ``ip`` of records without a country: code and reason."""
     import polars as pl
 
     dtype = pl.Struct({"ip_country": pl.String, "ip_reason": pl.String})
     return (
-        keyed.filter(pl.col("country").is_null() & pl.col(IP_KEY).is_not_null())
-        .select(IP_KEY)
+        frame.filter(pl.col("country").is_null() & pl.col("ip").is_not_null())
+        .select("ip")
         .unique()
         .with_columns(
-            pl.col(IP_KEY)
+            ip_key(pl.col("ip"))
             .map_batches(lambda keys: _look_up(keys, source), return_dtype=dtype)
             .alias("geo")
         )
@@ -42,41 +34,44 @@ def lookup_table(keyed: pl.LazyFrame, source: CountrySource) -> pl.LazyFrame:
     )
 
 
-def resolve_countries(keyed: pl.LazyFrame, table: pl.LazyFrame) -> pl.LazyFrame:
+def resolve_countries(frame: pl.LazyFrame, table: pl.LazyFrame) -> pl.LazyFrame:
     """Set ``country`` from the record or its address, and ``country_unknown`` when neither."""
     import polars as pl
 
-    joined = keyed.join(table, on=IP_KEY, how="left", maintain_order="left")
+    joined = frame.join(table, on="ip", how="left", maintain_order="left")
     reason = (
         pl.when(pl.col("country").is_not_null())
         .then(None)
-        .when(pl.col(IP_KEY).is_null())
+        .when(pl.col("ip").is_null())
         .then(pl.lit(NO_IP))
         .otherwise(pl.col("ip_reason"))
     )
     return joined.with_columns(
         pl.coalesce("country", "ip_country").alias("country"),
         reason.alias("country_unknown"),
-    ).drop(IP_KEY, "ip_country", "ip_reason")
+    ).drop("ip", "ip_country", "ip_reason")
 
 
 def _look_up(keys: pl.Series, source: CountrySource) -> pl.Series:
+    """Classify and look up each distinct cleaned-up address once."""
     import polars as pl
 
-    addresses = keys.to_list()
-    reasons: list[str | None] = [classify(address) for address in addresses]
-    public = [address for address, reason in zip(addresses, reasons, strict=True) if not reason]
-    found = iter(source.lookup(public))
+    distinct = [key for key in dict.fromkeys(keys.to_list()) if key is not None]
+    reasons: dict[str, str | None] = {key: classify(key) for key in distinct}
+    public = [key for key, reason in reasons.items() if reason is None]
+    codes = dict(zip(public, source.lookup(public), strict=True))
     countries: list[str | None] = []
-    for index, reason in enumerate(reasons):
-        if reason is not None:
-            countries.append(None)
-            continue
-        code = next(found)
+    found_reasons: list[str | None] = []
+    for key in keys.to_list():
+        code = codes.get(key) if key is not None else None
         countries.append(code.upper() if code else None)
-        if not code:
-            reasons[index] = NOT_FOUND
+        if key is None:
+            found_reasons.append(NO_IP)
+        elif code:
+            found_reasons.append(None)
+        else:
+            found_reasons.append(reasons[key] or NOT_FOUND)
     return pl.DataFrame(
-        {"ip_country": countries, "ip_reason": reasons},
+        {"ip_country": countries, "ip_reason": found_reasons},
         schema={"ip_country": pl.String, "ip_reason": pl.String},
     ).to_struct("geo")

@@ -18,7 +18,7 @@ from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, Block, open_source, read_
 from botistat.ingest.csv import CsvBlockParser
 from botistat.ingest.jsonl import parse_jsonl_block
 from botistat.ingest.mapping import FieldMapping
-from botistat.ingest.normalize import canonical_exprs, raw_fields_for, with_missing_raw
+from botistat.ingest.normalize import normalize_block, raw_fields_for, with_missing_raw
 from botistat.ingest.parsed import BadLine, ParsedBlock
 from botistat.ingest.sources import Format, Source
 from botistat.ingest.stats import IngestStats
@@ -90,11 +90,10 @@ class _Reader:
         columns = with_columns or list(canonical_schema())
         typed = sorted(set(columns) | set(REQUIRED_FIELDS))
         raw_fields = raw_fields_for(typed)
-        exprs = canonical_exprs(self._config, typed)
         remaining = n_rows
         for source in self._sources:
             self._stats.files.append(source.name)
-            for frame in self._read_source(source, raw_fields, exprs):
+            for frame in self._read_source(source, raw_fields, typed):
                 if predicate is not None:
                     frame = frame.filter(predicate)
                 if remaining is not None:
@@ -105,7 +104,7 @@ class _Reader:
                     return
 
     def _read_source(
-        self, source: Source, raw_fields: set[str], exprs: list[pl.Expr]
+        self, source: Source, raw_fields: set[str], typed: list[str]
     ) -> Iterator[pl.DataFrame]:
         import polars as pl
 
@@ -126,7 +125,7 @@ class _Reader:
                 seen_rows += raw.height
                 for name in REQUIRED_FIELDS:
                     present[name] += raw.height - raw.get_column(name).null_count()
-                frame = raw.select(exprs)
+                frame = normalize_block(raw, self._config, typed)
                 valid = pl.col("timestamp").is_not_null() & pl.col("role").is_not_null()
                 invalid = frame.select((~valid).sum()).item()
                 if invalid:

@@ -1,0 +1,150 @@
+"""Deterministic benchmark logs: N records of interleaved conversations, in several formats.
+
+Generated with Polars expressions (no Python loop per record), so 10M records take seconds.
+Each variant holds the same records split into daily-ish files:
+
+- ``jsonl/``: JSON Lines; timestamps as ISO with ``Z``, ISO with an offset, naive ISO and
+  epoch-millisecond strings (mixed within files), plus one file with numeric epoch millis;
+- ``csv/``: the same records as CSV with a different column order;
+- ``gz/``: the JSON Lines files gzip-compressed.
+
+Timestamps within a conversation are distinct, so reply times never depend on tie order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+START_MS = 1_794_873_600_000  # 2026-11-17T00:00:00Z
+SPAN_MS = 3 * 86_400_000
+TURNS = 8  # records per conversation: user, bot, user, bot, ...
+FILES = 6
+COUNTRIES = ["US", "DE", "IN", "GB", "FR", "BR", "JP", "ES", "IT", "NL", "PL", "MX", "CA", "AU"]
+COLUMNS = [
+    "timestamp",
+    "conversation_id",
+    "role",
+    "status",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "error",
+    "error_code",
+    "ip",
+    "country",
+    "bot_id",
+    "channel",
+    "model",
+    "user_id",
+]
+
+
+def _uniform(seed: int, modulo: int) -> pl.Expr:
+    """A deterministic pseudo-random integer in [0, modulo) per row."""
+    return (pl.int_range(pl.len(), dtype=pl.UInt64).hash(seed) % modulo).cast(pl.Int64)
+
+
+def records(n: int) -> pl.DataFrame:
+    """The benchmark records, in time order, with typed columns."""
+    conversations = max(1, n // TURNS)
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    conversation = index // TURNS
+    turn = index % TURNS
+    is_user = turn % 2 == 0
+    # Each conversation starts at a pseudo-random time; turns follow 1-30 s apart.
+    start = (conversation.hash(11) % SPAN_MS).cast(pl.Int64) + START_MS
+    step = (index.hash(12) % 29_000).cast(pl.Int64) + 1_000
+    frame = pl.DataFrame({"i": pl.int_range(n, eager=True)}).select(
+        conversation.alias("c"),
+        turn.alias("turn"),
+        is_user.alias("is_user"),
+        (start + turn * 30_000 + step).alias("ms"),
+        _uniform(13, 100).alias("roll"),
+        _uniform(14, 3000).alias("prompt"),
+        _uniform(15, 800).alias("completion"),
+        _uniform(16, len(COUNTRIES) * 3).alias("country_pick"),
+        _uniform(17, 4).alias("style"),
+    )
+    failed = ~pl.col("is_user") & (pl.col("roll") < 3)
+    errored = ~pl.col("is_user") & (pl.col("roll") < 5)
+    bot = pl.col("c") % 3
+    return frame.sort("ms").select(
+        pl.col("ms"),
+        pl.col("style"),
+        pl.format("conv-{}", pl.col("c")).alias("conversation_id"),
+        pl.when(pl.col("is_user"))
+        .then(pl.lit("user"))
+        .otherwise(pl.lit("assistant"))
+        .alias("role"),
+        pl.when(failed).then(pl.lit("failed")).otherwise(pl.lit("delivered")).alias("status"),
+        pl.when(pl.col("is_user")).then(None).otherwise(pl.col("prompt")).alias("prompt_tokens"),
+        pl.when(pl.col("is_user") | failed)
+        .then(None)
+        .otherwise(pl.col("completion"))
+        .alias("completion_tokens"),
+        pl.lit(None, pl.Int64).alias("total_tokens"),
+        pl.when(errored).then(True).otherwise(None).alias("error"),
+        pl.when(errored).then(pl.lit("rate_limit")).otherwise(None).alias("error_code"),
+        pl.format("10.{}.{}.7", pl.col("c") % 200, (pl.col("c") // 200) % 250).alias("ip"),
+        pl.when(pl.col("is_user") & (pl.col("country_pick") < len(COUNTRIES)))
+        .then(pl.col("country_pick").replace_strict(dict(enumerate(COUNTRIES))))
+        .otherwise(None)
+        .alias("country"),
+        pl.format("bot-{}", bot).alias("bot_id"),
+        pl.when(bot == 0).then(pl.lit("web")).otherwise(pl.lit("whatsapp")).alias("channel"),
+        pl.lit("gpt-4o-mini").alias("model"),
+        pl.format("user-{}", pl.col("c") % max(1, conversations // 3)).alias("user_id"),
+    )
+
+
+def _timestamp_text() -> pl.Expr:
+    """Mixed ISO and epoch styles of the same instant, as strings."""
+    moment = pl.from_epoch(pl.col("ms"), time_unit="ms").dt.replace_time_zone("UTC")
+    berlin = moment.dt.convert_time_zone("Europe/Berlin")
+    return (
+        pl.when(pl.col("style") == 0)
+        .then(moment.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
+        .when(pl.col("style") == 1)
+        .then(berlin.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z"))
+        .when(pl.col("style") == 2)
+        .then(moment.dt.strftime("%Y-%m-%d %H:%M:%S%.3f"))
+        .otherwise(pl.col("ms").cast(pl.String))
+        .alias("timestamp")
+    )
+
+
+def write_dataset(n: int, directory: Path) -> Path:
+    """Write all variants of ``n`` records under ``directory`` (kept when already complete)."""
+    done = directory / ".complete"
+    if done.exists():
+        return directory
+    if directory.exists():
+        shutil.rmtree(directory)
+    for sub in ("jsonl", "csv", "gz"):
+        (directory / sub).mkdir(parents=True)
+    frame = records(n)
+    bounds = [round(n * k / FILES) for k in range(FILES + 1)]
+    for k in range(FILES):
+        part = frame.slice(bounds[k], bounds[k + 1] - bounds[k])
+        if k == FILES - 1:
+            # One file with numeric epoch milliseconds, as some SDKs write them.
+            typed = part.select(pl.col("ms").alias("timestamp"), *COLUMNS[1:])
+        else:
+            typed = part.select(_timestamp_text(), *COLUMNS[1:])
+        jsonl = directory / "jsonl" / f"part-{k}.jsonl"
+        typed.write_ndjson(jsonl)
+        shuffled = [COLUMNS[0], *reversed(COLUMNS[1:])]
+        part.select(_timestamp_text(), *COLUMNS[1:]).select(shuffled).write_csv(
+            directory / "csv" / f"part-{k}.csv"
+        )
+        with (
+            jsonl.open("rb") as source,
+            gzip.open(directory / "gz" / f"part-{k}.jsonl.gz", "wb", compresslevel=6) as target,
+        ):
+            shutil.copyfileobj(source, target, 16 << 20)
+    done.touch()
+    return directory
