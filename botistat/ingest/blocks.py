@@ -8,6 +8,8 @@ at a newline, CSV blocks at a newline outside quotes (a quoted field may hold ne
 from __future__ import annotations
 
 import gzip
+import mmap
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,3 +119,64 @@ def _cut_point(buffer: bytes, quote: bytes | None, *, force: bool) -> int:
         quotes_before -= buffer.count(quote, previous, end)
         end = previous
     return end + 1
+
+
+def source_blocks(
+    source: Source, *, quote: bytes | None, block_size: int = DEFAULT_BLOCK_SIZE
+) -> Iterator[tuple[Block, int]]:
+    """The blocks of an input, each with how many raw bytes have been consumed so far.
+
+    Plain files are memory-mapped, so a block costs one copy out of the page cache; gzip
+    files and stdin are read as streams.
+    """
+    if source.path is not None and not source.gzip:
+        yield from _mapped_blocks(source, quote, block_size)
+        return
+    with open_source(source) as (stream, position):
+        for block in read_blocks(stream, name=source.name, quote=quote, block_size=block_size):
+            yield block, position()
+
+
+def _mapped_blocks(
+    source: Source, quote: bytes | None, block_size: int
+) -> Iterator[tuple[Block, int]]:
+    assert source.path is not None
+    try:
+        with source.path.open("rb") as raw:
+            size = os.fstat(raw.fileno()).st_size
+            if size == 0:
+                return
+            with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                yield from _split_mapped(mapped, size, quote, block_size)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", source.name) from exc
+
+
+def _split_mapped(
+    mapped: mmap.mmap, size: int, quote: bytes | None, block_size: int
+) -> Iterator[tuple[Block, int]]:
+    mapped.madvise(mmap.MADV_SEQUENTIAL)
+    start = len(UTF8_BOM) if mapped[: len(UTF8_BOM)] == UTF8_BOM else 0
+    line = 1
+    window = block_size
+    while start < size:
+        end = min(start + window, size)
+        if end == size:
+            data = mapped[start:end]
+        else:
+            # Find the last newline before copying, so the block is copied once.
+            last = mapped.rfind(b"\n", start, end)
+            if last < 0:
+                window *= 2  # a record longer than the window: look further
+                continue
+            data = mapped[start : last + 1]
+            if quote is not None:
+                cut = _cut_point(data, quote, force=len(data) > MAX_RECORD_BYTES)
+                if cut == 0:
+                    window *= 2
+                    continue
+                data = data[:cut] if cut < len(data) else data
+        window = block_size
+        start += len(data)
+        yield Block(data if data.endswith(b"\n") else data + b"\n", line), start
+        line += data.count(b"\n")

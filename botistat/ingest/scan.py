@@ -8,13 +8,15 @@ and skipped (or, with ``strict``, raised as an error).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botistat.config import Config
 from botistat.errors import InputError
-from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, Block, open_source, read_blocks
+from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, Block, source_blocks
 from botistat.ingest.csv import CsvBlockParser
 from botistat.ingest.jsonl import parse_jsonl_block
 from botistat.ingest.mapping import FieldMapping
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[[int], None]
 BlockParser = Callable[[Block], ParsedBlock]
+#: Worker threads parsing and typing blocks while the reader moves on.
+WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -110,44 +114,66 @@ class _Reader:
 
         seen_rows = 0
         present = dict.fromkeys(REQUIRED_FIELDS, 0)
-        with open_source(source) as (stream, position):
-            done = 0
-            parser: BlockParser | None = None
-            quote = b'"' if source.format in ("csv", "tsv") else None
-            for block in read_blocks(
-                stream, name=source.name, quote=quote, block_size=self._block_size
-            ):
-                if parser is None:
-                    parser = self._parser_for(source, block, raw_fields)
-                parsed = parser(block)
-                self._skip(source, parsed.bad)
-                raw = with_missing_raw(parsed.frame, raw_fields)
-                seen_rows += raw.height
-                for name in REQUIRED_FIELDS:
-                    present[name] += raw.height - raw.get_column(name).null_count()
-                frame = normalize_block(raw, self._config, typed)
-                valid = pl.col("timestamp").is_not_null() & pl.col("role").is_not_null()
-                invalid = frame.select((~valid).sum()).item()
-                if invalid:
-                    self._skip_invalid_rows(source, raw, frame, parsed)
-                    frame = frame.filter(valid)
-                if self._progress is not None:
-                    now = position()
-                    self._progress(now - done)
-                    done = now
-                yield frame
+        valid = pl.col("timestamp").is_not_null() & pl.col("role").is_not_null()
+        reported = 0
+        for parsed, raw, frame, consumed in self._normalized_blocks(source, raw_fields, typed):
+            self._skip(source, parsed.bad)
+            seen_rows += raw.height
+            for name in REQUIRED_FIELDS:
+                present[name] += raw.height - raw.get_column(name).null_count()
+            if frame.select((~valid).sum()).item():
+                self._skip_invalid_rows(source, raw, frame, parsed)
+                frame = frame.filter(valid)
+            if self._progress is not None and consumed > reported:
+                self._progress(consumed - reported)
+                reported = consumed
+            yield frame
         if seen_rows:
             self._check_required(source, present)
 
-    def _parser_for(self, source: Source, first: Block, raw_fields: set[str]) -> BlockParser:
-        fmt = source.format or _sniff_format(first.data)
+    def _normalized_blocks(
+        self, source: Source, raw_fields: set[str], typed: list[str]
+    ) -> Iterator[tuple[ParsedBlock, pl.DataFrame, pl.DataFrame, int]]:
+        """Blocks parsed and typed by worker threads, handed back in input order.
+
+        Polars releases the GIL while it parses and computes, so while this thread reads the
+        next block, the workers keep both cores busy.
+        """
+        quote = b'"' if source.format in ("csv", "tsv") else None
+        blocks = source_blocks(source, quote=quote, block_size=self._block_size)
+        first = next(blocks, None)
+        if first is None:
+            return
+        fmt = source.format or _sniff_format(first[0].data)
+        if fmt == "jsonl" and first[0].data.lstrip()[:1] == b"[":
+            raise InputError(
+                "file is a JSON array, not JSON Lines",
+                source.name,
+                "write one JSON object per line (e.g. with: jq -c '.[]' FILE)",
+            )
+        parse = self._parser_for(fmt, source, raw_fields)
+
+        def work(block: Block) -> tuple[ParsedBlock, pl.DataFrame, pl.DataFrame]:
+            parsed = parse(block)
+            raw = with_missing_raw(parsed.frame, raw_fields)
+            return parsed, raw, normalize_block(raw, self._config, typed)
+
+        # The first block goes alone: a CSV parser learns the header from it.
+        yield (*work(first[0]), first[1])
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            pending: deque[tuple[Future[tuple[ParsedBlock, pl.DataFrame, pl.DataFrame]], int]]
+            pending = deque()
+            for block, consumed in blocks:
+                pending.append((pool.submit(work, block), consumed))
+                if len(pending) > WORKERS:
+                    future, done = pending.popleft()
+                    yield (*future.result(), done)
+            while pending:
+                future, done = pending.popleft()
+                yield (*future.result(), done)
+
+    def _parser_for(self, fmt: Format, source: Source, raw_fields: set[str]) -> BlockParser:
         if fmt == "jsonl":
-            if first.data.lstrip()[:1] == b"[":
-                raise InputError(
-                    "file is a JSON array, not JSON Lines",
-                    source.name,
-                    "write one JSON object per line (e.g. with: jq -c '.[]' FILE)",
-                )
             schema = self._mapping.json_schema(raw_fields)
             extract = self._mapping.json_fields(raw_fields)
             return lambda block: parse_jsonl_block(block, schema, extract)

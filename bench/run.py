@@ -1,0 +1,144 @@
+"""botistat against DuckDB on the same generated logs, in the same run.
+
+    python bench/run.py                       # 1M and 10M records, JSONL, CSV and gzip
+    python bench/run.py --records 1000000 --formats jsonl
+
+For each size and format: generate (or reuse) the dataset, run ``botistat report --format json
+--by hour`` and the DuckDB reference (bench/reference_duckdb.py) as subprocesses, check that
+their numbers agree, and print wall time, records/s, MB/s and peak private memory (RssAnon,
+sampled from /proc: Polars memory-maps files, and mapped pages are not private memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from dataset import write_dataset  # noqa: E402
+
+DATA = BENCH / "data"
+FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_anon: int
+    output: str
+
+
+def run_measured(command: list[str]) -> Run:
+    """Run a command, sampling its private memory (RssAnon) every 20 ms."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        status = Path(f"/proc/{process.pid}/status")
+        while not stop.is_set():
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("RssAnon:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+            except OSError:
+                return
+            stop.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    seconds = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{command[:3]} failed ({process.returncode}):\n{err.decode()[-2000:]}")
+    return Run(seconds, peak, out.decode())
+
+
+def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """Differences between botistat's report and DuckDB's numbers (floats to 1e-9)."""
+    problems = []
+
+    def close(a: Any, b: Any) -> bool:
+        if isinstance(a, float) or isinstance(b, float):
+            return a is not None and b is not None and abs(a - b) <= 1e-9 * max(abs(b), 1e-12)
+        return bool(a == b)
+
+    for section in ("messages", "tokens", "errors", "response_ms"):
+        for key, value in theirs[section].items():
+            if not close(ours[section][key], value):
+                problems.append(f"{section}.{key}: botistat {ours[section][key]} duckdb {value}")
+    for key in ("records", "ignored"):
+        if ours["input"][key] != theirs["input"][key]:
+            problems.append(f"input.{key}: botistat {ours['input'][key]} duckdb {theirs['input'][key]}")
+    our_top = [(r["country"], r["messages"], r["conversations"]) for r in ours["countries"]["top"]]
+    their_top = [(r["country"], r["messages"], r["conversations"]) for r in theirs["countries"]["top"]]
+    if our_top != their_top:
+        problems.append(f"countries.top: botistat {our_top} duckdb {their_top}")
+    for key in ("other", "unknown"):
+        for field, value in theirs["countries"][key].items():
+            if ours["countries"][key][field] != value:
+                problems.append(f"countries.{key}.{field}: {ours['countries'][key][field]} vs {value}")
+    hourly = {g["key"]: g["tokens"]["total"] for g in ours.get("groups", [])}
+    if hourly != theirs["hourly_tokens"]:
+        problems.append("tokens per hour differ")
+    return problems
+
+
+def botistat_command(paths: list[str]) -> list[str]:
+    return [sys.executable, "-m", "botistat", "report", *paths, "--format", "json", "--by", "hour"]
+
+
+def duckdb_command(fmt: str, paths: list[str]) -> list[str]:
+    kind = "csv" if fmt == "csv" else "jsonl"
+    return [sys.executable, str(BENCH / "reference_duckdb.py"), kind, *paths]
+
+
+def bench(records: int, fmt: str) -> list[str]:
+    directory = write_dataset(records, DATA / f"{records}")
+    files = sorted(str(p) for p in (directory / FORMAT_DIRS[fmt]).iterdir())
+    size = sum(Path(p).stat().st_size for p in files)
+    ours = run_measured(botistat_command(files))
+    theirs = run_measured(duckdb_command(fmt, files))
+    problems = compare(json.loads(ours.output), json.loads(theirs.output))
+    rows = []
+    for engine, run in (("botistat", ours), ("duckdb", theirs)):
+        rows.append(
+            f"| {records:,} | {fmt} | {size / 1e6:,.0f} | {engine} | {run.seconds:.2f} | "
+            f"{records / run.seconds:,.0f} | {size / 1e6 / run.seconds:,.0f} | "
+            f"{run.peak_rss_anon / 1e6:,.0f} | "
+            f"{ours.seconds / theirs.seconds:.2f} |"
+        )
+    verdict = "agree" if not problems else "DIFFER: " + "; ".join(problems[:5])
+    rows.append(f"|  |  |  | numbers | {verdict} |  |  |  |  |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--formats", nargs="+", default=["jsonl", "csv", "gz"])
+    args = parser.parse_args()
+    print("| records | format | MB | engine | seconds | records/s | MB/s | peak RssAnon MB | "
+          "botistat/duckdb |")
+    print("|---:|---|---:|---|---:|---:|---:|---:|---:|")
+    for records in args.records:
+        for fmt in args.formats:
+            for row in bench(records, fmt):
+                print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
