@@ -82,15 +82,21 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
                 problems.append(f"{section}.{key}: botistat {ours[section][key]} duckdb {value}")
     for key in ("records", "ignored"):
         if ours["input"][key] != theirs["input"][key]:
-            problems.append(f"input.{key}: botistat {ours['input'][key]} duckdb {theirs['input'][key]}")
+            problems.append(
+                f"input.{key}: botistat {ours['input'][key]} duckdb {theirs['input'][key]}"
+            )
     our_top = [(r["country"], r["messages"], r["conversations"]) for r in ours["countries"]["top"]]
-    their_top = [(r["country"], r["messages"], r["conversations"]) for r in theirs["countries"]["top"]]
+    their_top = [
+        (r["country"], r["messages"], r["conversations"]) for r in theirs["countries"]["top"]
+    ]
     if our_top != their_top:
         problems.append(f"countries.top: botistat {our_top} duckdb {their_top}")
     for key in ("other", "unknown"):
         for field, value in theirs["countries"][key].items():
             if ours["countries"][key][field] != value:
-                problems.append(f"countries.{key}.{field}: {ours['countries'][key][field]} vs {value}")
+                problems.append(
+                    f"countries.{key}.{field}: {ours['countries'][key][field]} vs {value}"
+                )
     hourly = {g["key"]: g["tokens"]["total"] for g in ours.get("groups", [])}
     if hourly != theirs["hourly_tokens"]:
         problems.append("tokens per hour differ")
@@ -131,8 +137,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--formats", nargs="+", default=["jsonl", "csv", "gz"])
     args = parser.parse_args()
-    print("| records | format | MB | engine | seconds | records/s | MB/s | peak RssAnon MB | "
-          "botistat/duckdb |")
+    print(
+        "| records | format | MB | engine | seconds | records/s | MB/s | peak RssAnon MB | "
+        "botistat/duckdb |"
+    )
     print("|---:|---|---:|---|---:|---:|---:|---:|---:|")
     for records in args.records:
         for fmt in args.formats:

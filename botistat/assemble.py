@@ -18,7 +18,7 @@ from botistat.metrics.countries import (
     merge_country_users,
     reply_times_by_country,
 )
-from botistat.metrics.grouping import GROUP
+from botistat.metrics.grouping import GROUP, group_label
 from botistat.metrics.response import response_summary
 from botistat.metrics.volume import merge_volume
 from botistat.model import (
@@ -109,8 +109,11 @@ def _groups(partials: Partials, top: int, source: CountrySourceInfo) -> tuple[Gr
     reply_countries = _by_group(reply_times_by_country(replies, keys).collect())
     empty_counts = merge_country_counts(partials.countries.lazy(), keys).clear().collect()
     groups = []
-    volumes = merge_volume(partials.volume.lazy(), keys).collect().sort(GROUP, nulls_last=True)
-    for row in volumes.iter_rows(named=True):
+    volumes = merge_volume(partials.volume.lazy(), keys).collect()
+    rows = sorted(
+        volumes.iter_rows(named=True), key=lambda r: (r[GROUP] is None, group_label(r[GROUP]))
+    )
+    for row in rows:
         key = row[GROUP]
         speed_rows = speed.get(key)
         countries = _countries(
@@ -121,7 +124,7 @@ def _groups(partials: Partials, top: int, source: CountrySourceInfo) -> tuple[Gr
             source,
         )
         summary = speed_rows.row(0, named=True) if speed_rows is not None else {}
-        groups.append(Group(key=key, metrics=_metrics(row, summary, countries)))
+        groups.append(Group(key=group_label(key), metrics=_metrics(row, summary, countries)))
     return tuple(groups)
 
 

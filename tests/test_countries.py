@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 from typer.testing import CliRunner
@@ -266,3 +269,20 @@ def test_registry_source_reports_its_version() -> None:
     info = RegistrySource().info
     assert info.kind == "registry"
     assert info.version and info.version[0].isdigit()
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        st.ip_addresses(v=4).map(str),
+        st.tuples(*[st.integers(0, 400)] * 4).map(lambda t: ".".join(map(str, t))),
+        st.sampled_from(["10.0.0.1", "010.1.2.3", "172.31.255.255", "172.32.0.1", "100.127.9.9"]),
+        st.text(alphabet="0123456789.", max_size=15),
+    )
+)
+def test_fast_private_check_agrees_with_ipaddress(text: str) -> None:
+    from botistat.geo.addresses import PRIVATE, classify, common_private_ipv4
+
+    fast = common_private_ipv4(pl.Series([text], dtype=pl.String))[0]
+    if fast:
+        assert classify(text) == PRIVATE

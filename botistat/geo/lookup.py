@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botistat.geo.addresses import NO_IP, NOT_FOUND, classify, ip_key
+from botistat.geo.addresses import (
+    NO_IP,
+    NOT_FOUND,
+    PRIVATE,
+    classify,
+    common_private_ipv4,
+    ip_key,
+)
 from botistat.geo.sources import CountrySource
 
 if TYPE_CHECKING:
@@ -56,8 +63,11 @@ def _look_up(keys: pl.Series, source: CountrySource) -> pl.Series:
     """Classify and look up each distinct cleaned-up address once."""
     import polars as pl
 
+    private = set(keys.filter(common_private_ipv4(keys)).to_list())
     distinct = [key for key in dict.fromkeys(keys.to_list()) if key is not None]
-    reasons: dict[str, str | None] = {key: classify(key) for key in distinct}
+    reasons: dict[str, str | None] = {
+        key: PRIVATE if key in private else classify(key) for key in distinct
+    }
     public = [key for key, reason in reasons.items() if reason is None]
     codes = dict(zip(public, source.lookup(public), strict=True))
     countries: list[str | None] = []

@@ -44,7 +44,8 @@ def country_users(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
 
     return (
         frame.filter((pl.col("role") != ROLE_OTHER) & pl.col("user_id").is_not_null())
-        .select(*by, "country", "user_id")
+        # Categoricals keep the (possibly millions of) pairs small in memory.
+        .select(*by, pl.col("country", "user_id").cast(pl.Categorical))
         .unique()
     )
 
@@ -63,13 +64,20 @@ def merge_country_users(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     """Distinct users per (group,) country from :func:`country_users` partials."""
     import polars as pl
 
-    return partials.unique().group_by([*by, "country"]).agg(pl.len().alias("users"))
+    return (
+        partials.unique()
+        .group_by([*by, "country"])
+        .agg(pl.len().alias("users"))
+        .with_columns(pl.col("country").cast(pl.String))
+    )
 
 
 def reply_times_by_country(replies: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     """Count and total of reply times per country of the user who was answered."""
     import polars as pl
 
-    return replies.group_by([*by, "user_country"]).agg(
-        pl.len().alias("replies"), pl.col("response_ms").sum().alias("reply_ms_total")
+    return (
+        replies.group_by([*by, "user_country"])
+        .agg(pl.len().alias("replies"), pl.col("response_ms").sum().alias("reply_ms_total"))
+        .with_columns(pl.col("user_country").cast(pl.String))
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Final
 
 from botistat.errors import ConfigError
@@ -14,14 +15,26 @@ GROUP: Final = "group"
 
 
 def group_expr(by: str, timezone: str = "UTC") -> pl.Expr:
-    """The group label of each record, as a string column named ``group``."""
+    """The group key of each record, in a compact type: categorical for a field, the local
+    date for ``day`` and the local hour (naive) for ``hour``; see :func:`group_label`."""
     import polars as pl
 
     if by in GROUP_FIELDS:
-        return pl.col(by).alias(GROUP)
+        return pl.col(by).cast(pl.Categorical).alias(GROUP)
     local = pl.col("timestamp").dt.convert_time_zone(timezone)
     if by == "day":
-        return local.dt.strftime("%Y-%m-%d").alias(GROUP)
+        return local.dt.date().alias(GROUP)
     if by == "hour":
-        return local.dt.strftime("%Y-%m-%d %H:00").alias(GROUP)
+        return local.dt.truncate("1h").dt.replace_time_zone(None).alias(GROUP)
     raise ConfigError(f"cannot group by {by!r}", "--by", f"choose one of: {', '.join(GROUP_KEYS)}")
+
+
+def group_label(key: object) -> str | None:
+    """The text of a group key: ``2026-11-19`` for a day, ``2026-11-19 13:00`` for an hour."""
+    if key is None:
+        return None
+    if isinstance(key, datetime):
+        return key.strftime("%Y-%m-%d %H:00")
+    if isinstance(key, date):
+        return key.isoformat()
+    return str(key)
