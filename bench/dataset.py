@@ -23,6 +23,9 @@ START_MS = 1_794_873_600_000  # 2026-11-17T00:00:00Z
 SPAN_MS = 3 * 86_400_000
 TURNS = 8  # records per conversation: user, bot, user, bot, ...
 FILES = 6
+STYLES = 8  # timestamp styles, see _timestamp_text
+#: Bump when the generated records change, so cached datasets are made anew.
+VERSION = 2
 COUNTRIES = ["US", "DE", "IN", "GB", "FR", "BR", "JP", "ES", "IT", "NL", "PL", "MX", "CA", "AU"]
 COLUMNS = [
     "timestamp",
@@ -67,7 +70,7 @@ def records(n: int) -> pl.DataFrame:
         _uniform(14, 3000).alias("prompt"),
         _uniform(15, 800).alias("completion"),
         _uniform(16, len(COUNTRIES) * 3).alias("country_pick"),
-        _uniform(17, 4).alias("style"),
+        _uniform(17, STYLES).alias("style"),
     )
     failed = ~pl.col("is_user") & (pl.col("roll") < 3)
     errored = ~pl.col("is_user") & (pl.col("roll") < 5)
@@ -102,22 +105,34 @@ def records(n: int) -> pl.DataFrame:
 
 
 def _timestamp_text() -> pl.Expr:
-    """Mixed ISO and epoch styles of the same instant, as strings."""
+    """Every supported style, as strings: ISO with Z, with an offset, naive with a space or a
+    T, epoch milliseconds, microseconds, fractional seconds and whole seconds (the last one
+    drops the milliseconds, which both engines then see alike)."""
     moment = pl.from_epoch(pl.col("ms"), time_unit="ms").dt.replace_time_zone("UTC")
     berlin = moment.dt.convert_time_zone("Europe/Berlin")
+    ms = pl.col("ms")
+    style = pl.col("style")
     return (
-        pl.when(pl.col("style") == 0)
+        pl.when(style == 0)
         .then(moment.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
-        .when(pl.col("style") == 1)
+        .when(style == 1)
         .then(berlin.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z"))
-        .when(pl.col("style") == 2)
+        .when(style == 2)
         .then(moment.dt.strftime("%Y-%m-%d %H:%M:%S%.3f"))
-        .otherwise(pl.col("ms").cast(pl.String))
+        .when(style == 3)
+        .then(moment.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f"))
+        .when(style == 4)
+        .then((ms * 1000).cast(pl.String))
+        .when(style == 5)
+        .then(pl.format("{}.{}", ms // 1000, (ms % 1000).cast(pl.String).str.zfill(3)))
+        .when(style == 6)
+        .then((ms // 1000).cast(pl.String))
+        .otherwise(ms.cast(pl.String))
         .alias("timestamp")
     )
 
 
-def write_dataset(n: int, directory: Path) -> Path:
+def write_dataset(n: int, directory: Path, files: int = FILES) -> Path:
     """Write all variants of ``n`` records under ``directory`` (kept when already complete)."""
     done = directory / ".complete"
     if done.exists():
@@ -127,10 +142,10 @@ def write_dataset(n: int, directory: Path) -> Path:
     for sub in ("jsonl", "csv", "gz"):
         (directory / sub).mkdir(parents=True)
     frame = records(n)
-    bounds = [round(n * k / FILES) for k in range(FILES + 1)]
-    for k in range(FILES):
+    bounds = [round(n * k / files) for k in range(files + 1)]
+    for k in range(files):
         part = frame.slice(bounds[k], bounds[k + 1] - bounds[k])
-        if k == FILES - 1:
+        if k == files - 1:
             # One file with numeric epoch milliseconds, as some SDKs write them.
             typed = part.select(pl.col("ms").alias("timestamp"), *COLUMNS[1:])
         else:

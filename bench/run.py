@@ -24,7 +24,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from dataset import write_dataset  # noqa: E402
+from dataset import VERSION, write_dataset  # noqa: E402
 
 DATA = BENCH / "data"
 FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
@@ -113,7 +113,7 @@ def duckdb_command(fmt: str, paths: list[str]) -> list[str]:
 
 
 def bench(records: int, fmt: str) -> list[str]:
-    directory = write_dataset(records, DATA / f"{records}")
+    directory = write_dataset(records, DATA / f"{records}-v{VERSION}")
     files = sorted(str(p) for p in (directory / FORMAT_DIRS[fmt]).iterdir())
     size = sum(Path(p).stat().st_size for p in files)
     ours = run_measured(botistat_command(files))
