@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botistat.geo.addresses import REASONS
 from botistat.geo.names import country_name
 from botistat.ingest.stats import IngestSummary
+from botistat.metrics.buckets import merge_bucket_volume, merge_contributors
 from botistat.metrics.countries import (
     REASON_COLUMNS,
     merge_country_counts,
@@ -33,8 +34,10 @@ from botistat.model import (
     Metrics,
     Report,
     ResponseTimes,
+    Spike,
     Tokens,
 )
+from botistat.spike_report import SpikeSettings, find_report_spikes
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -53,6 +56,8 @@ class Options(Protocol):
     def since(self) -> datetime | None: ...
     @property
     def until(self) -> datetime | None: ...
+    @property
+    def spikes(self) -> SpikeSettings: ...
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,10 @@ class Partials:
     countries_overall: pl.DataFrame
     users: pl.DataFrame
     users_overall: pl.DataFrame
+    buckets: pl.DataFrame
+    buckets_overall: pl.DataFrame
+    contributors: pl.DataFrame
+    contributors_overall: pl.DataFrame
 
 
 def assemble_report(
@@ -83,8 +92,14 @@ def assemble_report(
             options.top,
             source,
         ),
+        find_report_spikes(
+            merge_bucket_volume(partials.buckets_overall.lazy(), []).collect(),
+            partials.replies,
+            merge_contributors(partials.contributors_overall.lazy(), []).collect(),
+            options.spikes,
+        ),
     )
-    groups = _groups(partials, options.top, source) if keys else ()
+    groups = _groups(partials, options, source) if keys else ()
     summary = InputSummary(
         files=len(ingest.files),
         records=totals["records"],
@@ -100,9 +115,13 @@ def assemble_report(
     return Report(input=summary, metrics=overall, by=options.by, groups=groups, top=options.top)
 
 
-def _groups(partials: Partials, top: int, source: CountrySourceInfo) -> tuple[Group, ...]:
+def _groups(partials: Partials, options: Options, source: CountrySourceInfo) -> tuple[Group, ...]:
     keys = [GROUP]
+    top = options.top
     replies = partials.replies.lazy()
+    buckets = _by_group(merge_bucket_volume(partials.buckets.lazy(), keys).collect())
+    contributors = _by_group(merge_contributors(partials.contributors.lazy(), keys).collect())
+    reply_rows = _by_group(partials.replies)
     speed = _by_group(response_summary(replies, keys).collect())
     counts = _by_group(merge_country_counts(partials.countries.lazy(), keys).collect())
     users = _by_group(merge_country_users(partials.users.lazy(), keys).collect())
@@ -124,7 +143,14 @@ def _groups(partials: Partials, top: int, source: CountrySourceInfo) -> tuple[Gr
             source,
         )
         summary = speed_rows.row(0, named=True) if speed_rows is not None else {}
-        groups.append(Group(key=group_label(key), metrics=_metrics(row, summary, countries)))
+        spikes = find_report_spikes(
+            buckets[key] if key in buckets else partials.buckets.clear(),
+            reply_rows[key] if key in reply_rows else partials.replies.clear(),
+            contributors[key] if key in contributors else partials.contributors.clear(),
+            options.spikes,
+        )
+        metrics = _metrics(row, summary, countries, spikes)
+        groups.append(Group(key=group_label(key), metrics=metrics))
     return tuple(groups)
 
 
@@ -144,7 +170,12 @@ def _drop_group(frame: pl.DataFrame | None, kind: str) -> pl.DataFrame:
     )
 
 
-def _metrics(totals: dict[str, Any], speed: dict[str, Any], countries: Countries) -> Metrics:
+def _metrics(
+    totals: dict[str, Any],
+    speed: dict[str, Any],
+    countries: Countries,
+    spikes: tuple[Spike, ...] = (),
+) -> Metrics:
     bot_records = totals["bot_records"]
     return Metrics(
         messages=Messages(
@@ -173,6 +204,7 @@ def _metrics(totals: dict[str, Any], speed: dict[str, Any], countries: Countries
             rate=totals["errors_transactions"] / bot_records if bot_records else None,
         ),
         countries=countries,
+        spikes=spikes,
     )
 
 

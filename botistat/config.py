@@ -28,8 +28,29 @@ DEFAULT_ROLES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 DEFAULT_FAILED_STATUSES: Final = ("failed", "error", "undelivered")
-TOP_LEVEL_KEYS: Final = ("fields", "roles", "failed_statuses", "timezone", "geoip", "thresholds")
+TOP_LEVEL_KEYS: Final = (
+    "fields",
+    "roles",
+    "failed_statuses",
+    "timezone",
+    "geoip",
+    "thresholds",
+    "spikes",
+)
+SPIKE_KEYS: Final = ("bucket", "window", "sensitivity", "min_ratio", "min_tokens", "cooldown")
 GEOIP_KEYS: Final = ("database",)
+
+
+@dataclass(frozen=True)
+class SpikeConfig:
+    """Spike detection settings from the config; None means the command's default."""
+
+    bucket: str | None = None
+    window: int | None = None
+    sensitivity: float | None = None
+    min_ratio: float | None = None
+    min_tokens: float | None = None
+    cooldown: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,7 @@ class Config:
     geoip_database: Path | None = None
     #: Threshold expressions for ``botistat check`` (parsed there).
     thresholds: tuple[str, ...] = ()
+    spikes: SpikeConfig = SpikeConfig()
     path: Path | None = None
 
     def role_values(self) -> dict[str, str]:
@@ -136,6 +158,8 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
             "thresholds must be a list of expressions such as 'errors.rate < 2%'", where
         )
 
+    spikes = _spike_config(_mapping(section.get("spikes", {}), "spikes", where), where)
+
     return Config(
         fields=MappingProxyType(fields),
         roles=MappingProxyType(roles),
@@ -143,7 +167,35 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
         timezone=timezone,
         geoip_database=database,
         thresholds=tuple(thresholds),
+        spikes=spikes,
         path=path,
+    )
+
+
+def _spike_config(section: dict[str, Any], where: str) -> SpikeConfig:
+    _reject_unknown(section, SPIKE_KEYS, "spikes.", where)
+    bucket = section.get("bucket")
+    if bucket is not None and not isinstance(bucket, str):
+        raise ConfigError("spikes.bucket must be a duration such as 5m or 1h", where)
+    numbers: dict[str, float | None] = {}
+    for key in ("window", "sensitivity", "min_ratio", "min_tokens", "cooldown"):
+        value = section.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"spikes.{key} must be a number", where)
+        if value is not None and value < 0:
+            raise ConfigError(f"spikes.{key} must not be negative", where)
+        numbers[key] = value
+    for key in ("window", "cooldown"):
+        value = numbers[key]
+        if value is not None and value != int(value):
+            raise ConfigError(f"spikes.{key} must be a whole number", where)
+    return SpikeConfig(
+        bucket=bucket,
+        window=None if numbers["window"] is None else int(numbers["window"]),
+        sensitivity=numbers["sensitivity"],
+        min_ratio=numbers["min_ratio"],
+        min_tokens=numbers["min_tokens"],
+        cooldown=None if numbers["cooldown"] is None else int(numbers["cooldown"]),
     )
 
 

@@ -101,12 +101,41 @@ class Countries:
 
 
 @dataclass(frozen=True)
+class Contributor:
+    name: str
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A run of time buckets where ``metric`` rose far above its rolling baseline.
+
+    ``peak`` is the highest bucket value of the metric; ``tokens`` are all tokens used during
+    the spike; the contributors are who used the most of them.
+    """
+
+    metric: str  # "tokens", "response_ms.p95" or "errors.rate"
+    start: datetime
+    end: datetime
+    buckets: int
+    peak: float
+    baseline: float
+    threshold: float
+    ratio: float | None
+    tokens: int
+    bots: tuple[Contributor, ...] = ()
+    models: tuple[Contributor, ...] = ()
+    conversations: tuple[Contributor, ...] = ()
+
+
+@dataclass(frozen=True)
 class Metrics:
     messages: Messages = Messages()
     response_ms: ResponseTimes = ResponseTimes()
     tokens: Tokens = Tokens()
     errors: Errors = Errors()
     countries: Countries = Countries()
+    spikes: tuple[Spike, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from botistat.assemble import Partials, assemble_report
 from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, RegistrySource
 from botistat.ingest import Scan
+from botistat.metrics.buckets import CONTRIBUTOR_FIELDS, bucket_contributors, bucket_volume
 from botistat.metrics.countries import country_counts, country_users
 from botistat.metrics.grouping import GROUP, group_expr
 from botistat.metrics.response import response_times
@@ -19,6 +20,12 @@ from botistat.metrics.volume import volume
 from botistat.model import Report
 from botistat.partition import spill
 from botistat.schema import GROUP_FIELDS, canonical_schema
+from botistat.spikes import (
+    DEFAULT_MIN_RATIO,
+    DEFAULT_MIN_TOKENS,
+    DEFAULT_SENSITIVITY,
+    DEFAULT_WINDOW,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -38,7 +45,20 @@ METRIC_COLUMNS = (
     "country",
     "ip",
     "user_id",
+    "bot_id",
+    "model",
 )
+
+
+@dataclass(frozen=True)
+class SpikeOptions:
+    """Time buckets and detector settings for the spikes listed in a report."""
+
+    bucket_seconds: int = 3600
+    window: int = DEFAULT_WINDOW
+    sensitivity: float = DEFAULT_SENSITIVITY
+    min_ratio: float = DEFAULT_MIN_RATIO
+    min_tokens: float = DEFAULT_MIN_TOKENS
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,7 @@ class ReportOptions:
     #: 0: keep the records in memory; otherwise spill them to this many partitions on disk
     #: (see :mod:`botistat.partition`). The numbers are the same either way.
     partitions: int = 0
+    spikes: SpikeOptions = SpikeOptions()
 
 
 def build_report(
@@ -103,6 +124,7 @@ def _collect_partials(
 
     # A reply's country is its user's: in a country breakdown it joins the user's group.
     from_user = (GROUP,) if options.by == "country" else ()
+    seconds = options.spikes.bucket_seconds
     collected: list[list[pl.DataFrame]] = []
     for part in parts:
         queries = [
@@ -112,12 +134,24 @@ def _collect_partials(
             country_counts(part, []),
             country_users(part, keys),
             country_users(part, []),
+            bucket_volume(part, keys, seconds),
+            bucket_volume(part, [], seconds),
+            _contributors(part, keys, seconds),
+            _contributors(part, [], seconds),
         ]
         # The in-memory engine runs the shared scan once and feeds every query from its
         # cache; the streaming engine would pull the source once per query.
         collected.append(pl.collect_all(queries, engine="in-memory"))
     merged = [pl.concat(kind) for kind in zip(*collected, strict=True)]
     return Partials(*merged)
+
+
+def _contributors(part: pl.LazyFrame, keys: list[str], seconds: int) -> pl.LazyFrame:
+    import polars as pl
+
+    return pl.concat(
+        [bucket_contributors(part, keys, seconds, field) for field in CONTRIBUTOR_FIELDS]
+    )
 
 
 def _in_range(frame: pl.LazyFrame, options: ReportOptions) -> pl.LazyFrame:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from botistat.model import (
+    Contributor,
     Countries,
     CountryAggregate,
     CountryRow,
@@ -23,6 +24,7 @@ from botistat.model import (
     Metrics,
     Report,
     ResponseTimes,
+    Spike,
     Tokens,
 )
 from botistat.render import RENDERERS, Terminal, render
@@ -49,6 +51,22 @@ def sample_report() -> Report:
             unknown=CountryAggregate(200, 50, 10, 40_500, None),
             unknown_reasons=(("no_ip", 150), ("private", 50), ("invalid", 0), ("not_found", 0)),
             source=CountrySourceInfo("GeoLite2-Country", "mmdb", "2026-11-18", "2026-11-18", "x"),
+        ),
+        spikes=(
+            Spike(
+                metric="tokens",
+                start=datetime(2026, 11, 19, 14, tzinfo=UTC),
+                end=datetime(2026, 11, 19, 16, tzinfo=UTC),
+                buckets=2,
+                peak=90_000.0,
+                baseline=9_000.0,
+                threshold=18_000.0,
+                ratio=10.0,
+                tokens=150_000,
+                bots=(Contributor("support", 140_000),),
+                models=(Contributor("gpt-4o", 150_000),),
+                conversations=(Contributor("conv-loop-17", 120_000), Contributor("c2", 900)),
+            ),
         ),
     )
     sales = Metrics(messages=Messages(total=10, user=10), errors=Errors(transactions=0, rate=None))
@@ -88,9 +106,15 @@ def test_json_keys_are_the_metric_names() -> None:
         "tokens",
         "errors",
         "countries",
+        "spikes",
         "by",
         "groups",
     ]
+    assert doc["spikes"][0]["top"]["conversations"][0] == {
+        "name": "conv-loop-17",
+        "tokens": 120_000,
+    }
+    assert doc["spikes"][0]["start"] == "2026-11-19T14:00:00Z"
     assert doc["errors"]["rate"] == pytest.approx(9 / 602)
     assert doc["groups"][2]["key"] is None
     assert doc["countries"]["other"]["countries"] == 3

@@ -73,3 +73,39 @@ MemoryBudgetOption = Annotated[
         show_default=False,
     ),
 ]
+BucketOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Time bucket for spike detection (1m, 5m, 1h, ...). Default: config, else 1h "
+        "for report and 5m for watch.",
+        show_default=False,
+    ),
+]
+WindowOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Buckets in the spike baseline. Default: 24.", show_default=False),
+]
+SensitivityOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0, help="Spike: above median + this many scaled MADs. Default: 5.", show_default=False
+    ),
+]
+MinRatioOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-ratio",
+        min=0,
+        help="Spike: at least this many times the median. Default: 2.",
+        show_default=False,
+    ),
+]
+MinTokensOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-tokens",
+        min=0,
+        help="Token spike: at least this many tokens in the bucket. Default: 5000.",
+        show_default=False,
+    ),
+]

@@ -5,7 +5,7 @@ Shared by every command that reports on logs; prints only warnings (on stderr).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,9 @@ from botistat.cli.options import InputFormat
 from botistat.config import Config
 from botistat.errors import ConfigError
 from botistat.model import Report
+from botistat.report import ReportOptions, SpikeOptions, build_report
 from botistat.schema import GROUP_KEYS
+from botistat.timerange import parse_span
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,41 @@ class ReportRequest:
     strict: bool = False
     geoip_db: Path | None = None
     memory_budget: str | None = None
+    spikes: SpikeRequest = field(default_factory=lambda: SpikeRequest())
+
+
+@dataclass(frozen=True)
+class SpikeRequest:
+    """Spike options as given on the command line (None: config, then default)."""
+
+    bucket: str | None = None
+    window: int | None = None
+    sensitivity: float | None = None
+    min_ratio: float | None = None
+    min_tokens: float | None = None
+
+
+def spike_options(request: SpikeRequest, settings: Config, default_bucket: str) -> SpikeOptions:
+    """Command line over config over defaults."""
+    configured = settings.spikes
+    bucket = request.bucket or configured.bucket or default_bucket
+    span = parse_span(bucket)
+    if span is None or span.total_seconds() < 1:
+        raise ConfigError(
+            f"cannot read bucket {bucket!r}", "--bucket", "use a duration such as 1m, 5m or 1h"
+        )
+
+    def pick(given: float | None, from_config: float | None, default: float) -> float:
+        return given if given is not None else from_config if from_config is not None else default
+
+    defaults = SpikeOptions()
+    return SpikeOptions(
+        bucket_seconds=int(span.total_seconds()),
+        window=int(pick(request.window, configured.window, defaults.window)),
+        sensitivity=pick(request.sensitivity, configured.sensitivity, defaults.sensitivity),
+        min_ratio=pick(request.min_ratio, configured.min_ratio, defaults.min_ratio),
+        min_tokens=pick(request.min_tokens, configured.min_tokens, defaults.min_tokens),
+    )
 
 
 def make_report(request: ReportRequest, settings: Config) -> Report:
@@ -38,7 +75,6 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
     from botistat.geo import open_country_source
     from botistat.ingest import resolve_sources, scan_sources
     from botistat.partition import default_memory_budget, parse_size, partitions_for
-    from botistat.report import ReportOptions, build_report
     from botistat.timerange import parse_time
 
     if request.by is not None and request.by not in GROUP_KEYS:
@@ -61,6 +97,7 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
         until=when(request.until, "--until"),
         timezone=zone,
         partitions=partitions_for(sources, budget),
+        spikes=spike_options(request.spikes, settings, "1h"),
     )
     countries = open_country_source(request.geoip_db, settings.geoip_database)
     with progress_bar(sum(s.size or 0 for s in sources)) as on_progress:

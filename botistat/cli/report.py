@@ -11,16 +11,21 @@ import typer
 
 from botistat.cli.common import is_terminal, terminal_width, user_errors, write_output
 from botistat.cli.options import (
+    BucketOption,
     ByOption,
     ConfigOption,
     GeoipOption,
     InputFormat,
     InputFormatOption,
     MemoryBudgetOption,
+    MinRatioOption,
+    MinTokensOption,
     PathsArgument,
+    SensitivityOption,
     SinceOption,
     StrictOption,
     UntilOption,
+    WindowOption,
 )
 
 
@@ -61,15 +66,31 @@ def report(
     strict: StrictOption = False,
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
+    bucket: BucketOption = None,
+    window: WindowOption = None,
+    sensitivity: SensitivityOption = None,
+    min_ratio: MinRatioOption = None,
+    min_tokens: MinTokensOption = None,
 ) -> None:
     """Report message volume, response speed, tokens, errors and countries."""
     with user_errors():
-        from botistat.cli.pipeline import ReportRequest, make_report
+        from botistat.cli.pipeline import ReportRequest, SpikeRequest, make_report
         from botistat.config import load_config
         from botistat.render import Terminal, render
 
+        spikes = SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens)
         request = ReportRequest(
-            paths, config, since, until, by, top, input_format, strict, geoip_db, memory_budget
+            paths,
+            config,
+            since,
+            until,
+            by,
+            top,
+            input_format,
+            strict,
+            geoip_db,
+            memory_budget,
+            spikes,
         )
         result = make_report(request, load_config(config))
         chosen = _output_format(fmt, output)

@@ -61,6 +61,7 @@ def response_times(
         ordered.select(
             *own,
             *asked,
+            pl.col("timestamp").alias("reply_at"),
             (elapsed.dt.total_microseconds() / 1000.0).alias("response_ms"),
             is_reply.alias("is_reply"),
         )

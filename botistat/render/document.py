@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from botistat.geo.addresses import REASONS
-from botistat.model import SCHEMA_VERSION, Countries, InputSummary, Metrics, Report
+from botistat.model import (
+    SCHEMA_VERSION,
+    Contributor,
+    Countries,
+    InputSummary,
+    Metrics,
+    Report,
+    Spike,
+)
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -32,6 +40,29 @@ def metrics_document(metrics: Metrics) -> dict[str, Any]:
         "tokens": asdict(metrics.tokens),
         "errors": asdict(metrics.errors),
         "countries": countries_document(metrics.countries),
+        "spikes": [spike_document(spike) for spike in metrics.spikes],
+    }
+
+
+def spike_document(spike: Spike) -> dict[str, Any]:
+    def names(items: tuple[Contributor, ...]) -> list[dict[str, Any]]:
+        return [{"name": item.name, "tokens": item.tokens} for item in items]
+
+    return {
+        "metric": spike.metric,
+        "start": iso_time(spike.start),
+        "end": iso_time(spike.end),
+        "buckets": spike.buckets,
+        "peak": spike.peak,
+        "baseline": spike.baseline,
+        "threshold": spike.threshold,
+        "ratio": spike.ratio,
+        "tokens": spike.tokens,
+        "top": {
+            "bots": names(spike.bots),
+            "models": names(spike.models),
+            "conversations": names(spike.conversations),
+        },
     }
 
 
@@ -78,6 +109,9 @@ def scalar_metrics(metrics: Metrics) -> dict[str, float | int | None]:
     """Every numeric metric by its dotted path (``errors.rate``, ``response_ms.p95``, ...)."""
     flat: dict[str, float | int | None] = {}
     for section, values in metrics_document(metrics).items():
+        if section == "spikes":
+            flat["spikes.count"] = len(values)
+            continue
         if section == "countries":
             flat["countries.other.countries"] = values["other"]["countries"]
             flat["countries.other.messages"] = values["other"]["messages"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from botistat.model import Countries, Metrics, Report
+from botistat.model import Contributor, Countries, Metrics, Report
 from botistat.render.document import iso_time
 
 NONE = "-"
@@ -40,9 +41,59 @@ def report_sections(report: Report) -> list[Section]:
         tokens_section(report.metrics),
         countries_section(report.metrics.countries),
     ]
+    sections.append(spikes_section(report))
     if report.by is not None:
         sections.append(groups_section(report))
     return sections
+
+
+def spikes_section(report: Report) -> Section:
+    scoped = [("(all)", spike) for spike in report.metrics.spikes]
+    for group in report.groups:
+        label = f"{report.by}={'(none)' if group.key is None else group.key}"
+        scoped += [(label, spike) for spike in group.metrics.spikes]
+    rows = tuple(
+        (
+            spike.start.strftime("%Y-%m-%d %H:%M"),
+            _duration(spike.end - spike.start),
+            scope,
+            SPIKE_LABELS.get(spike.metric, spike.metric),
+            _spike_value(spike.metric, spike.peak),
+            "-" if spike.ratio is None else f"{spike.ratio:.1f}x",
+            count(spike.tokens),
+            _shorten(next(iter(spike.conversations or spike.bots), None)),
+        )
+        for scope, spike in scoped
+    )
+    columns = ("Start (UTC)", "For", "Scope", "Metric", "Peak", "x median", "Tokens", "Top")
+    return Section("Spikes", columns, rows, frozenset({1, 4, 5, 6}), "" if rows else "No spikes.")
+
+
+SPIKE_LABELS = {"tokens": "tokens", "response_ms.p95": "p95 reply", "errors.rate": "error rate"}
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+def _shorten(contributor: Contributor | None, width: int = 14) -> str:
+    if contributor is None:
+        return ""
+    name = contributor.name
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _spike_value(metric: str, value: float) -> str:
+    if metric.startswith("response_ms"):
+        return f"{millis(value)} ms"
+    if metric.endswith("rate"):
+        return percent(value)
+    return count(int(value))
 
 
 def messages_section(metrics: Metrics) -> Section:

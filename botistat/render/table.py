@@ -41,7 +41,9 @@ def render_sections(
             caption_style="dim" if color else "",
         )
         for index, column in enumerate(section.columns):
-            table.add_column(column, justify="right" if index in section.numeric else "left")
+            table.add_column(
+                column, justify="right" if index in section.numeric else "left", no_wrap=True
+            )
         for row in section.rows:
             table.add_row(*row)
         console.print(table)

@@ -1,0 +1,149 @@
+"""Spikes in a report: bucket series from the collected partials, run through the detector.
+
+Three series per scope (all records, or one ``--by`` group), each on every bucket from the
+first to the last: tokens (empty buckets count 0), p95 reply time (buckets with at least
+``MIN_REPLIES`` replies), and the API error rate (buckets with at least ``MIN_BOT_RECORDS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final, Protocol
+
+from botistat.metrics.buckets import BUCKET
+from botistat.model import Contributor, Spike
+from botistat.spikes import DetectorSettings, find_spikes
+
+if TYPE_CHECKING:
+    import polars as pl
+
+MIN_REPLIES: Final = 5
+MIN_BOT_RECORDS: Final = 5
+#: An error rate under this is not worth an alert, however it compares with its baseline.
+ERROR_RATE_FLOOR: Final = 0.05
+TOP: Final = 5
+
+
+class SpikeSettings(Protocol):
+    @property
+    def bucket_seconds(self) -> int: ...
+    @property
+    def window(self) -> int: ...
+    @property
+    def sensitivity(self) -> float: ...
+    @property
+    def min_ratio(self) -> float: ...
+    @property
+    def min_tokens(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class _Series:
+    metric: str
+    values: list[float | None]
+    settings: DetectorSettings
+
+
+def find_report_spikes(
+    volume: pl.DataFrame,
+    replies: pl.DataFrame,
+    contributors: pl.DataFrame,
+    options: SpikeSettings,
+) -> tuple[Spike, ...]:
+    """Spikes of one scope, from its bucket volume, its replies and its contributors."""
+    import polars as pl
+
+    if volume.is_empty():
+        return ()
+    step = timedelta(seconds=options.bucket_seconds)
+    first, last = volume[BUCKET].min(), volume[BUCKET].max()
+    assert isinstance(first, datetime) and isinstance(last, datetime)
+    count = int((last - first) / step) + 1
+    starts = [first + i * step for i in range(count)]
+    grid = pl.DataFrame({BUCKET: starts}, schema={BUCKET: volume.schema[BUCKET]})
+    table = grid.join(volume, on=BUCKET, how="left").join(
+        _reply_p95(replies, options.bucket_seconds), on=BUCKET, how="left"
+    )
+    tokens = [float(v or 0) for v in table["tokens"].to_list()]
+    rates = [
+        (errors / bots if bots and bots >= MIN_BOT_RECORDS else None)
+        for errors, bots in zip(
+            table["errors"].to_list(), table["bot_records"].to_list(), strict=True
+        )
+    ]
+    detector = DetectorSettings(
+        window=options.window, sensitivity=options.sensitivity, min_ratio=options.min_ratio
+    )
+    series = [
+        _Series("tokens", list(tokens), _with_floor(detector, options.min_tokens)),
+        _Series("response_ms.p95", table["p95"].to_list(), detector),
+        _Series("errors.rate", rates, _with_floor(detector, ERROR_RATE_FLOOR)),
+    ]
+    spikes = []
+    for item in series:
+        for run in find_spikes(item.values, item.settings):
+            window = starts[run.first : run.last + 1]
+            spikes.append(
+                Spike(
+                    metric=item.metric,
+                    start=_utc(starts[run.first]),
+                    end=_utc(starts[run.last] + step),
+                    buckets=run.last - run.first + 1,
+                    peak=run.peak,
+                    baseline=run.baseline.median,
+                    threshold=run.baseline.threshold,
+                    ratio=run.baseline.ratio(run.peak),
+                    tokens=int(sum(tokens[run.first : run.last + 1])),
+                    bots=_top(contributors, window, "bot_id"),
+                    models=_top(contributors, window, "model"),
+                    conversations=_top(contributors, window, "conversation_id"),
+                )
+            )
+    return tuple(sorted(spikes, key=lambda s: (s.start, s.metric)))
+
+
+def _with_floor(settings: DetectorSettings, floor: float) -> DetectorSettings:
+    return DetectorSettings(
+        window=settings.window,
+        sensitivity=settings.sensitivity,
+        min_ratio=settings.min_ratio,
+        floor=floor,
+        warmup=settings.warmup,
+    )
+
+
+def _reply_p95(replies: pl.DataFrame, seconds: int) -> pl.DataFrame:
+    import polars as pl
+
+    ms = pl.col("response_ms")
+    return (
+        replies.lazy()
+        .group_by(pl.col("reply_at").dt.truncate(f"{seconds}s").alias(BUCKET))
+        .agg(
+            pl.when(pl.len() >= MIN_REPLIES)
+            .then(ms.quantile(0.95, interpolation="linear"))
+            .otherwise(None)
+            .alias("p95")
+        )
+        .collect()
+    )
+
+
+def _top(
+    contributors: pl.DataFrame, buckets: list[datetime], field: str
+) -> tuple[Contributor, ...]:
+    import polars as pl
+
+    rows = (
+        contributors.filter(pl.col("field") == field, pl.col(BUCKET).is_in(buckets))
+        .group_by("name")
+        .agg(pl.col("tokens").sum())
+        .sort("tokens", "name", descending=[True, False])
+        .head(TOP)
+    )
+    return tuple(Contributor(name, int(tokens)) for name, tokens in rows.iter_rows())
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
