@@ -1,0 +1,163 @@
+"""Decode the blocks of one input into canonical records: parse, type, validate.
+
+Shared by the report's scan and by ``watch``. :meth:`SourceDecoder.transform` is the costly,
+pure part (it may run in worker threads, in any order, once the first block is done);
+:meth:`SourceDecoder.accept` must see the blocks in input order: it counts and reports the
+skipped lines and drops invalid records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from botistat.config import Config
+from botistat.errors import InputError
+from botistat.ingest.blocks import Block
+from botistat.ingest.csv import CsvBlockParser
+from botistat.ingest.jsonl import parse_jsonl_block
+from botistat.ingest.mapping import FieldMapping
+from botistat.ingest.normalize import normalize_block, raw_fields_for, with_missing_raw
+from botistat.ingest.parsed import BadLine, ParsedBlock
+from botistat.ingest.sources import Format, Source
+from botistat.ingest.stats import IngestStats
+from botistat.schema import REQUIRED_FIELDS
+
+if TYPE_CHECKING:
+    import polars as pl
+
+BlockParser = Callable[[Block], ParsedBlock]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A block parsed (``raw`` strings) and typed (``frame``), not yet validated."""
+
+    parsed: ParsedBlock
+    raw: pl.DataFrame
+    frame: pl.DataFrame
+
+
+@dataclass
+class SourceDecoder:
+    """Everything needed to turn one input's blocks into canonical rows."""
+
+    source: Source
+    fmt: Format
+    config: Config
+    stats: IngestStats
+    columns: list[str]
+    strict: bool = False
+    _parse: BlockParser = field(init=False)
+    _raw_fields: set[str] = field(init=False)
+    _typed: list[str] = field(init=False)
+    _rows: int = 0
+    _present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REQUIRED_FIELDS, 0))
+
+    def __post_init__(self) -> None:
+        self._typed = sorted(set(self.columns) | set(REQUIRED_FIELDS))
+        self._raw_fields = raw_fields_for(self._typed)
+        mapping = FieldMapping(self.config.fields)
+        if self.fmt == "jsonl":
+            schema = mapping.json_schema(self._raw_fields)
+            extract = mapping.json_fields(self._raw_fields)
+            self._parse = lambda block: parse_jsonl_block(block, schema, extract)
+        else:
+            self._parse = CsvBlockParser(
+                name=self.source.name,
+                separator="\t" if self.fmt == "tsv" else ",",
+                mapping=mapping,
+                wanted=self._raw_fields,
+                required=REQUIRED_FIELDS,
+            ).parse
+
+    def transform(self, block: Block) -> Decoded:
+        parsed = self._parse(block)
+        raw = with_missing_raw(parsed.frame, self._raw_fields)
+        return Decoded(parsed, raw, normalize_block(raw, self.config, self._typed))
+
+    def accept(self, decoded: Decoded) -> pl.DataFrame:
+        """Count what the block skipped, and return its valid records (``columns`` only)."""
+        import polars as pl
+
+        self._skip(decoded.parsed.bad)
+        raw, frame = decoded.raw, decoded.frame
+        self._rows += raw.height
+        for name in REQUIRED_FIELDS:
+            self._present[name] += raw.height - raw.get_column(name).null_count()
+        valid = pl.col("timestamp").is_not_null() & pl.col("role").is_not_null()
+        if frame.select((~valid).sum()).item():
+            self._skip_invalid_rows(decoded)
+            frame = frame.filter(valid)
+        return frame
+
+    def decode(self, block: Block) -> pl.DataFrame:
+        return self.accept(self.transform(block))
+
+    def finish(self) -> None:
+        """After the last block: a required field missing from every record is an error."""
+        if not self._rows:
+            return
+        for name, count in self._present.items():
+            if count == 0:
+                where = self.config.fields[name]
+                raise InputError(
+                    f"required field {where!r} ({name}) is missing from every record",
+                    self.source.name,
+                    f"map it in the config, e.g. fields: {{{name}: <your field name>}}",
+                )
+
+    def _skip(self, bad: list[BadLine]) -> None:
+        if bad and self.strict:
+            first = bad[0]
+            raise InputError(
+                f"malformed line: {first.reason}",
+                f"{self.source.name}:{first.line}",
+                "without --strict such lines are skipped and counted",
+            )
+        self.stats.add_skipped(self.source.name, bad)
+
+    def _skip_invalid_rows(self, decoded: Decoded) -> None:
+        import polars as pl
+
+        reason = (
+            pl.when(pl.col("raw_ts").is_null())
+            .then(pl.lit("missing timestamp"))
+            .when(pl.col("timestamp").is_null())
+            .then(pl.lit("unreadable timestamp ") + pl.col("raw_ts").str.slice(0, 40))
+            .otherwise(pl.lit("missing role"))
+        )
+        reasons = (
+            pl.DataFrame({"raw_ts": decoded.raw.get_column("timestamp")})
+            .with_columns(decoded.frame.select("timestamp", "role"))
+            .with_row_index("row")
+            .filter(pl.col("timestamp").is_null() | pl.col("role").is_null())
+            .select("row", reason.alias("reason"))
+        )
+        if not (self.strict or self.stats.wants_examples()):
+            self.stats.add_skipped_count(self.source.name, reasons.height)
+            return
+        lines = decoded.parsed.row_lines()
+        self._skip([BadLine(lines[row], text) for row, text in reasons.iter_rows()])
+
+
+def format_of(source: Source, first: bytes) -> Format:
+    """The input's format: as given, else guessed from its first bytes."""
+    fmt = source.format or sniff_format(first)
+    if fmt == "jsonl" and first.lstrip()[:1] == b"[":
+        raise InputError(
+            "file is a JSON array, not JSON Lines",
+            source.name,
+            "write one JSON object per line (e.g. with: jq -c '.[]' FILE)",
+        )
+    return fmt
+
+
+def sniff_format(data: bytes) -> Format:
+    """Guess the format of an input without a telling extension (stdin, ``.log``, ...)."""
+    head = data.lstrip()[:1]
+    if head in (b"{", b"["):
+        return "jsonl"
+    first_line = data.split(b"\n", 1)[0]
+    return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
