@@ -13,6 +13,7 @@ import typer
 from botistat import __version__
 from botistat.cli import check as check_command
 from botistat.cli import report as report_command
+from botistat.cli import watch as watch_command
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 a threshold was breached; "
@@ -54,6 +55,7 @@ def _main(
 
 app.command("report", epilog=EXIT_CODES_HELP)(report_command.report)
 app.command("check", epilog=EXIT_CODES_HELP)(check_command.check)
+app.command("watch", epilog=EXIT_CODES_HELP)(watch_command.watch)
 
 
 def main() -> None:

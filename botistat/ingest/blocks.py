@@ -144,6 +144,8 @@ def _mapped_blocks(
     try:
         with source.path.open("rb") as raw:
             size = os.fstat(raw.fileno()).st_size
+            if source.limit is not None:
+                size = min(size, source.limit)
             if size == 0:
                 return
             with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as mapped:

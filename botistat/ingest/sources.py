@@ -34,6 +34,8 @@ class Source:
     format: Format | None  # None: decided from the content (stdin or an unknown extension)
     gzip: bool | None  # None: decided from the content (stdin)
     size: int | None
+    #: Read only this many bytes (a file still being written: what ``watch`` calls history).
+    limit: int | None = None
 
     @property
     def is_stdin(self) -> bool:

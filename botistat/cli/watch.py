@@ -1,0 +1,179 @@
+"""``botistat watch``: follow live logs and alert on token spikes as they happen."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from botistat.cli.common import is_terminal, user_errors, warn
+from botistat.cli.options import (
+    BucketOption,
+    ConfigOption,
+    InputFormat,
+    InputFormatOption,
+    MinRatioOption,
+    MinTokensOption,
+    PathsArgument,
+    SensitivityOption,
+    WindowOption,
+)
+from botistat.errors import ExitCode
+
+
+class WatchFormat(StrEnum):
+    live = "live"
+    jsonl = "jsonl"
+
+
+class _StopRequestedError(Exception):
+    """SIGTERM: leave the loop and exit 0."""
+
+
+def watch(
+    paths: PathsArgument,
+    config: ConfigOption = None,
+    bucket: BucketOption = None,
+    window: WindowOption = None,
+    sensitivity: SensitivityOption = None,
+    min_ratio: MinRatioOption = None,
+    min_tokens: MinTokensOption = None,
+    cooldown: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Closed buckets back under the threshold before a 'resolved' event. Default: 2.",
+            show_default=False,
+        ),
+    ] = None,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill/--no-backfill",
+            help="Seed the baseline from the recent history already in the files.",
+        ),
+    ] = True,
+    fmt: Annotated[
+        WatchFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="live: a view on the terminal; jsonl: one JSON event per line on stdout. "
+            "Default: live on a terminal, jsonl otherwise.",
+            show_default=False,
+        ),
+    ] = None,
+    exec_command: Annotated[
+        str | None,
+        typer.Option(
+            "--exec", help="Run this shell command per event, with the event JSON on stdin."
+        ),
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="POST each event as JSON (with a Slack-compatible 'text') here."),
+    ] = None,
+    poll: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between looks at the files.")
+    ] = 0.5,
+    input_format: InputFormatOption = InputFormat.auto,
+) -> None:
+    """Follow log files (like tail -F) and alert on token spikes, slow replies and error
+    surges as they happen.
+
+    Starts at the end of the files, after seeding the baseline from their recent history.
+    Ctrl-C stops it (exit 130), as does SIGTERM (exit 0).
+    """
+    with user_errors():
+        from botistat.cli.pipeline import SpikeRequest, spike_options
+        from botistat.config import load_config
+        from botistat.ingest.sources import Format
+        from botistat.live import LiveMonitor, MonitorSettings
+        from botistat.sinks import HookSink, JsonLinesSink, Sink, exec_hook, webhook_hook
+        from botistat.watching import Watcher
+
+        settings = load_config(config)
+        spikes = spike_options(
+            SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens), settings, "5m"
+        )
+        monitor = LiveMonitor(
+            MonitorSettings(
+                bucket_seconds=spikes.bucket_seconds,
+                window=spikes.window,
+                sensitivity=spikes.sensitivity,
+                min_ratio=spikes.min_ratio,
+                min_tokens=spikes.min_tokens,
+                cooldown=cooldown or settings.spikes.cooldown or 2,
+            )
+        )
+        chosen = fmt or (WatchFormat.live if is_terminal(sys.stdout) else WatchFormat.jsonl)
+        sinks: list[Sink] = []
+        if chosen is WatchFormat.jsonl:
+            sinks.append(JsonLinesSink(sys.stdout))
+        if exec_command:
+            sinks.append(HookSink("--exec hook", exec_hook(exec_command)))
+        if webhook:
+            sinks.append(HookSink("webhook", webhook_hook(webhook)))
+        formats: dict[InputFormat, Format | None] = {
+            InputFormat.auto: None,
+            InputFormat.jsonl: "jsonl",
+            InputFormat.csv: "csv",
+            InputFormat.tsv: "tsv",
+        }
+        watcher = Watcher(paths, settings, monitor, formats[input_format])
+        history = timedelta(seconds=spikes.bucket_seconds * (spikes.window + 1))
+        watcher.start(backfill_since=datetime.now(UTC) - history if backfill else None)
+        print(
+            f"botistat: watching {len(watcher.files)} file(s); "
+            f"buckets of {spikes.bucket_seconds}s, baseline of {spikes.window}",
+            file=sys.stderr,
+            flush=True,
+        )
+        _run(watcher, monitor, sinks, poll, live=chosen is WatchFormat.live)
+
+
+def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: bool) -> None:
+    from botistat.render.live_view import live_view
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise _StopRequestedError
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    shown: list[dict[str, Any]] = []
+    display = None
+    try:
+        if live:
+            from rich.live import Live
+
+            display = Live(live_view(monitor, len(watcher.files), shown), auto_refresh=False)
+            display.start()
+        while True:
+            for message in watcher.poll():
+                warn(message)
+            for event in monitor.check(datetime.now(UTC)):
+                document = event.document()
+                shown.append(document)
+                del shown[:-20]
+                for sink in sinks:
+                    sink.send(document)
+            if display is not None:
+                display.update(live_view(monitor, len(watcher.files), shown), refresh=True)
+            time.sleep(poll)
+    except _StopRequestedError:
+        code = ExitCode.OK
+    except KeyboardInterrupt:
+        code = 130  # type: ignore[assignment]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if display is not None:
+            display.stop()
+        for sink in sinks:
+            sink.close()
+        watcher.close()
+    raise typer.Exit(int(code))

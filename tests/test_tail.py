@@ -1,0 +1,132 @@
+"""Following files: appends, partial lines, rotation both ways, new files; with real files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from botistat.tail import Chunk, Follower
+
+
+def lines_of(chunks: list[Chunk]) -> list[str]:
+    return [line for chunk in chunks for line in chunk.data.decode().splitlines()]
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a") as handle:
+        handle.write(text)
+
+
+def test_starts_at_the_end_and_reads_appended_lines(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_text("old 1\nold 2\n")
+    follower = Follower([str(tmp_path)])
+    assert follower.start() == {log: len("old 1\nold 2\n")}
+    assert follower.poll() == []
+    append(log, "new 3\nnew 4\n")
+    chunks = follower.poll()
+    assert lines_of(chunks) == ["new 3", "new 4"]
+    assert chunks[0].first_line == 3
+
+
+def test_partial_lines_wait_for_their_newline(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_text("done\nhalf")
+    follower = Follower([str(log)])
+    # The half-written line is not history: it will be read once complete.
+    assert follower.start() == {log: 5}
+    assert follower.poll() == []
+    append(log, " and the rest\nnext")
+    assert lines_of(follower.poll()) == ["half and the rest"]
+    append(log, "\n")
+    assert lines_of(follower.poll()) == ["next"]
+
+
+def test_rename_and_create(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_text("")
+    follower = Follower([str(tmp_path)])
+    follower.start()
+    append(log, "1\n2\n")
+    assert lines_of(follower.poll()) == ["1", "2"]
+    append(log, "3\n")  # written just before rotation, not yet read
+    log.rename(tmp_path / "a.jsonl.1")
+    log.write_text("4\n")
+    append(tmp_path / "a.jsonl.1", "5\n")  # a late write through the old handle
+    assert lines_of(follower.poll()) == ["3", "5", "4"]
+    append(log, "6\n")
+    assert lines_of(follower.poll()) == ["6"]
+
+
+def test_copy_truncate(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_text("")
+    follower = Follower([str(log)])
+    follower.start()
+    append(log, "1\n2\n")
+    assert lines_of(follower.poll()) == ["1", "2"]
+    shutil.copy(log, tmp_path / "a.jsonl.1")
+    with log.open("w"):
+        pass  # truncate in place, same inode
+    append(log, "3\n")
+    chunks = follower.poll()
+    assert lines_of(chunks) == ["3"]
+    assert chunks[0].first_line == 1
+    assert chunks[0].fresh
+
+
+def test_new_files_are_read_from_the_start(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text("x\n")
+    follower = Follower([str(tmp_path)])
+    follower.start()
+    nested = tmp_path / "day2" / "b.jsonl"
+    nested.parent.mkdir()
+    nested.write_text("b1\nb2\n")
+    (tmp_path / "notes.txt").write_text("not a log\n")
+    (tmp_path / "c.jsonl.gz").write_bytes(b"\x1f\x8b")
+    chunks = follower.poll()
+    assert lines_of(chunks) == ["b1", "b2"]
+    assert chunks[0].path == nested
+    assert chunks[0].fresh
+
+
+def test_glob_picks_up_matching_files_later(tmp_path: Path) -> None:
+    follower = Follower([str(tmp_path / "*.csv")])
+    assert follower.start() == {}
+    (tmp_path / "x.csv").write_text("h\n1\n")
+    assert lines_of(follower.poll()) == ["h", "1"]
+
+
+def test_nothing_is_read_twice_or_skipped(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_text("")
+    follower = Follower([str(tmp_path)])
+    follower.start()
+    seen: list[str] = []
+    expected = []
+    for i in range(200):
+        append(log, f"{i}\n")
+        expected.append(str(i))
+        if i % 7 == 0:
+            seen += lines_of(follower.poll())
+        if i % 50 == 49:
+            seen += lines_of(follower.poll())
+            log.rename(tmp_path / f"a.{i}.old")
+            log.write_text("")
+    seen += lines_of(follower.poll())
+    assert seen == expected
+
+
+def test_rotated_to_a_watched_name_is_not_read_again(tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_text("")
+    follower = Follower([str(tmp_path)])
+    follower.start()
+    append(log, "1\n2\n")
+    assert lines_of(follower.poll()) == ["1", "2"]
+    log.rename(tmp_path / "app-2026-11-25.jsonl")
+    log.write_text("3\n")
+    append(tmp_path / "app-2026-11-25.jsonl", "late\n")
+    assert sorted(lines_of(follower.poll())) == ["3", "late"]
+    append(tmp_path / "app-2026-11-25.jsonl", "later\n")
+    assert lines_of(follower.poll()) == ["later"]

@@ -1,0 +1,349 @@
+"""``botistat watch``: the live monitor, and the real command on real, growing files."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import polars as pl
+import pytest
+
+from botistat.live import LiveMonitor, MonitorSettings
+from botistat.schema import canonical_schema
+from tests.conftest import ROOT
+
+# ---------------------------------------------------------------- the monitor, in process
+
+
+def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    base = {"failed": False, "error": False, "prompt_tokens": None, "completion_tokens": None}
+    full = [{**base, "total_tokens": None, "bot_id": "b", "model": "m", **row} for row in rows]
+    schema = {name: canonical_schema()[name] for name in full[0]}
+    return pl.DataFrame(full, schema=schema)
+
+
+def turn(at: datetime, conversation: str, tokens: int, delay: float = 1.0) -> list[dict[str, Any]]:
+    return [
+        {"timestamp": at, "role": "user", "conversation_id": conversation},
+        {
+            "timestamp": at + timedelta(seconds=delay),
+            "role": "bot",
+            "conversation_id": conversation,
+            "total_tokens": tokens,
+        },
+    ]
+
+
+START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SETTINGS = MonitorSettings(bucket_seconds=60, window=10, min_tokens=1000, cooldown=2)
+
+
+def test_monitor_alerts_once_and_resolves_after_cooldown() -> None:
+    monitor = LiveMonitor(SETTINGS)
+    for minute in range(10):
+        monitor.add(frame(turn(START + timedelta(minutes=minute), f"c{minute}", 2000)))
+        assert monitor.check(START + timedelta(minutes=minute, seconds=30)) == []
+    burst = START + timedelta(minutes=10)
+    monitor.add(frame(turn(burst, "loop", 30_000)))
+    events = monitor.check(burst + timedelta(seconds=5))
+    assert [(e.kind, e.metric) for e in events] == [("spike", "tokens")]
+    assert events[0].value == 30_000
+    assert events[0].baseline == 2000
+    assert events[0].top["conversations"][0] == {"name": "loop", "tokens": 30_000}
+    # More of the same spike in the open bucket: no second alert.
+    monitor.add(frame(turn(burst + timedelta(seconds=10), "loop", 30_000)))
+    assert monitor.check(burst + timedelta(seconds=20)) == []
+    # Two quiet buckets close: resolved.
+    for minute in (11, 12):
+        monitor.add(frame(turn(START + timedelta(minutes=minute), f"q{minute}", 2000)))
+    events = monitor.check(START + timedelta(minutes=13, seconds=1))
+    assert [(e.kind, e.metric) for e in events] == [("resolved", "tokens")]
+    assert events[0].peak == 60_000
+    assert events[0].started == burst
+
+
+def test_monitor_pairs_replies_across_batches() -> None:
+    monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=5, min_tokens=0))
+    at = START
+    user, bot = turn(at, "c", 10, delay=4.0)
+    monitor.add(frame([user]))
+    monitor.add(frame([bot]))
+    monitor.check(at + timedelta(seconds=30))
+    assert monitor._buckets[int(at.timestamp()) // 60].replies == [4000.0]
+
+
+def test_monitor_memory_stays_bounded() -> None:
+    monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=5, min_tokens=0))
+    for minute in range(500):
+        at = START + timedelta(minutes=minute)
+        rows = [r for i in range(30) for r in turn(at, f"c{minute}-{i}", 10)]
+        monitor.add(frame(rows))
+        monitor.check(at + timedelta(seconds=59))
+    assert len(monitor._buckets) <= 6
+    assert monitor.conversations <= 10_000 + 30 * 6
+
+
+# ---------------------------------------------------------------- the real command
+
+BUCKET = 1  # seconds
+
+
+def record(conversation: str, role: str, tokens: int = 0) -> str:
+    row: dict[str, Any] = {
+        "timestamp": datetime.now(UTC).isoformat(),
+        "conversation_id": conversation,
+        "role": role,
+        "bot_id": "support",
+        "model": "gpt-4o-mini",
+    }
+    if tokens:
+        row["prompt_tokens"] = tokens
+    return json.dumps(row) + "\n"
+
+
+def history(path: Path, seconds: int = 12) -> None:
+    """Steady traffic over the last seconds: 2 exchanges of 1000 tokens per second."""
+    now = datetime.now(UTC)
+    with path.open("a") as handle:
+        for back in range(seconds * 2, 0, -1):
+            at = (now - timedelta(seconds=back / 2)).isoformat()
+            conversation = f"h{back}"
+            handle.write(
+                json.dumps({"timestamp": at, "conversation_id": conversation, "role": "user"})
+                + "\n"
+            )
+            handle.write(
+                json.dumps(
+                    {
+                        "timestamp": at,
+                        "conversation_id": conversation,
+                        "role": "bot",
+                        "prompt_tokens": 1000,
+                    }
+                )
+                + "\n"
+            )
+
+
+def write(path: Path, text: str) -> None:
+    with path.open("a") as handle:
+        handle.write(text)
+
+
+class Watch:
+    """A running ``botistat watch`` whose JSON events are collected as they arrive."""
+
+    def __init__(self, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "botistat",
+                "watch",
+                *args,
+                "--format",
+                "jsonl",
+                "--bucket",
+                f"{BUCKET}s",
+                "--window",
+                "10",
+                "--min-tokens",
+                "1000",
+                "--poll",
+                "0.1",
+                "--cooldown",
+                "1",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.events: list[tuple[float, dict[str, Any]]] = []
+        self.stderr: list[str] = []
+        threading.Thread(target=self._read_events, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self.wait_for(lambda: any("watching" in line for line in self.stderr), "start")
+
+    def _read_events(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.events.append((time.monotonic(), json.loads(line)))
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr.append(line)
+
+    def wait_for(self, condition: Any, what: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}: {self.events} {self.stderr}")
+            time.sleep(0.05)
+
+    def spikes(self) -> list[dict[str, Any]]:
+        return [e for _, e in self.events if e["event"] == "spike"]
+
+    def burst_is_reported(self, path: Path, name: str) -> float:
+        """Write a burst; return how many seconds until its spike event arrived."""
+        before = len(self.spikes())
+        written = time.monotonic()
+        write(
+            path, "".join(record(name, r, 20_000 if r == "bot" else 0) for r in ["user", "bot"] * 3)
+        )
+        self.wait_for(lambda: len(self.spikes()) > before, f"spike for {name}")
+        arrived = next(
+            t for t, e in self.events if e["event"] == "spike" and e is self.spikes()[-1]
+        )
+        event = self.spikes()[-1]
+        assert event["top"]["conversations"][0]["name"] == name
+        return arrived - written
+
+    def calm(self) -> None:
+        """Wait for the current spike to resolve."""
+        spikes = len(self.spikes())
+        self.wait_for(
+            lambda: sum(e["event"] == "resolved" for _, e in self.events) >= spikes, "resolved"
+        )
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[tuple[Path, Watch]]:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    history(logs / "app.jsonl")
+    watch = Watch(str(logs))
+    yield logs, watch
+    if watch.process.poll() is None:
+        watch.stop()
+
+
+def keep_normal(path: Path, seconds: float) -> None:
+    """Normal traffic (like the history) for a while."""
+    end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < end:
+        write(path, record(f"n{i}", "user") + record(f"n{i}", "bot", 1000))
+        i += 1
+        time.sleep(0.5)
+
+
+def test_normal_traffic_makes_no_event(watched: tuple[Path, Watch]) -> None:
+    logs, watch = watched
+    keep_normal(logs / "app.jsonl", 4)
+    assert watch.events == []
+    assert watch.stop() == 0
+
+
+def test_bursts_through_rotation_and_new_files(watched: tuple[Path, Watch]) -> None:
+    logs, watch = watched
+    log = logs / "app.jsonl"
+    assert watch.burst_is_reported(log, "loop-1") < 2.0
+    watch.calm()
+    # Rotation by rename + create.
+    log.rename(logs / "app.jsonl.1")
+    history(log, 2)
+    keep_normal(log, 2)
+    assert watch.burst_is_reported(log, "loop-2") < 2.0
+    watch.calm()
+    # Rotation by copy + truncate.
+    shutil.copy(log, logs / "app.jsonl.2")
+    with log.open("w"):
+        pass
+    keep_normal(log, 2)
+    assert watch.burst_is_reported(log, "loop-3") < 2.0
+    watch.calm()
+    # A new file in the watched directory.
+    fresh = logs / "2026-11-26" / "other.jsonl"
+    fresh.parent.mkdir()
+    fresh.write_text("")
+    keep_normal(log, 1)
+    assert watch.burst_is_reported(fresh, "loop-4") < 2.0
+    assert watch.stop() == 0
+
+
+def test_ctrl_c_exits_130(watched: tuple[Path, Watch]) -> None:
+    _, watch = watched
+    assert watch.stop(signal.SIGINT) == 130
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+    fail_first = 0
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if _Collector.fail_first > 0:
+            _Collector.fail_first -= 1
+            self.send_response(500)
+            self.end_headers()
+            return
+        _Collector.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_webhook_and_exec_hooks(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Collector.received = []
+    _Collector.fail_first = 1  # the first delivery fails and is retried
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    history(logs / "app.jsonl")
+    hooked = tmp_path / "hook-input.jsonl"
+    url = f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    watch = Watch(str(logs), "--webhook", url, "--exec", f"cat >> {hooked}")
+    try:
+        watch.burst_is_reported(logs / "app.jsonl", "loop-hook")
+        watch.wait_for(lambda: len(_Collector.received) >= 1, "webhook")
+        watch.wait_for(lambda: hooked.exists() and hooked.read_text().strip(), "exec hook")
+    finally:
+        assert watch.stop() == 0
+        server.shutdown()
+    posted = _Collector.received[0]
+    assert posted["event"] == "spike"
+    assert posted["text"].startswith("botistat: token spike")
+    assert any("webhook failed (HTTP 500)" in line for line in watch.stderr)
+    piped = json.loads(hooked.read_text().splitlines()[0])
+    assert piped["top"]["conversations"][0]["name"] == "loop-hook"
+
+
+def test_live_view_renders_the_open_bucket_and_alerts() -> None:
+    from rich.console import Console
+
+    from botistat.render.live_view import live_view, sparkline
+
+    monitor = LiveMonitor(SETTINGS)
+    for minute in range(11):
+        tokens = 30_000 if minute == 10 else 2000
+        monitor.add(frame(turn(START + timedelta(minutes=minute), f"c{minute}", tokens)))
+    events = [e.document() for e in monitor.check(START + timedelta(minutes=10, seconds=5))]
+    console = Console(record=True, width=120)
+    console.print(live_view(monitor, 3, events))
+    text = console.export_text()
+    assert "30,000" in text and "2,000" in text
+    assert "3 file(s) followed" in text
+    assert "botistat: token spike at 12:10 UTC" in text
+    assert sparkline([0.0, 1.0, None, 8.0]) == "▁▁ █"
