@@ -7,12 +7,13 @@ per reply. The ``merge_*`` functions combine the partials of several partitions 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botistat.geo.addresses import REASONS
 from botistat.geo.names import country_name
 from botistat.ingest.stats import IngestSummary
-from botistat.metrics.buckets import merge_bucket_volume, merge_contributors
+from botistat.metrics.buckets import BUCKET, merge_bucket_volume, merge_contributors
 from botistat.metrics.countries import (
     REASON_COLUMNS,
     merge_country_counts,
@@ -35,6 +36,7 @@ from botistat.model import (
     Report,
     ResponseTimes,
     Spike,
+    TimelinePoint,
     Tokens,
 )
 from botistat.spike_report import SpikeSettings, find_report_spikes
@@ -100,6 +102,7 @@ def assemble_report(
         ),
     )
     groups = _groups(partials, options, source) if keys else ()
+    buckets = merge_bucket_volume(partials.buckets_overall.lazy(), []).collect()
     summary = InputSummary(
         files=len(ingest.files),
         records=totals["records"],
@@ -112,7 +115,37 @@ def assemble_report(
         since=options.since,
         until=options.until,
     )
-    return Report(input=summary, metrics=overall, by=options.by, groups=groups, top=options.top)
+    return Report(
+        input=summary,
+        metrics=overall,
+        by=options.by,
+        groups=groups,
+        top=options.top,
+        timeline=_timeline(buckets, options.spikes.bucket_seconds),
+        bucket_seconds=options.spikes.bucket_seconds,
+    )
+
+
+def _timeline(buckets: pl.DataFrame, seconds: int) -> tuple[TimelinePoint, ...]:
+    """Messages and tokens per bucket, from the first to the last, empty buckets as zeros."""
+    if buckets.is_empty():
+        return ()
+    by_start = {row[BUCKET]: row for row in buckets.iter_rows(named=True)}
+    first, last = min(by_start), max(by_start)
+    step = timedelta(seconds=seconds)
+    points = []
+    moment = first
+    while moment <= last:
+        row = by_start.get(moment, {})
+        points.append(
+            TimelinePoint(
+                start=moment if moment.tzinfo else moment.replace(tzinfo=UTC),
+                messages=int(row.get("messages") or 0),
+                tokens=int(row.get("tokens") or 0),
+            )
+        )
+        moment += step
+    return tuple(points)
 
 
 def _groups(partials: Partials, options: Options, source: CountrySourceInfo) -> tuple[Group, ...]:

@@ -155,6 +155,23 @@ class InputSummary:
 
 
 @dataclass(frozen=True)
+class TimelinePoint:
+    """Messages and tokens in one time bucket (for charts)."""
+
+    start: datetime
+    messages: int
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same metrics for the period of equal length just before the report's range."""
+
+    input: InputSummary
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
 class Group:
     """The metrics of one ``--by`` group; ``key`` is None for records without that field."""
 
@@ -169,3 +186,6 @@ class Report:
     by: str | None = None
     groups: tuple[Group, ...] = ()
     top: int = 10
+    timeline: tuple[TimelinePoint, ...] = ()
+    bucket_seconds: int = 3600
+    previous: Comparison | None = None

@@ -44,3 +44,55 @@ def parse_time(text: str, *, option: str, now: datetime, timezone: str = "UTC") 
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
     return parsed.astimezone(UTC)
+
+
+RANGES: Final = (
+    "today",
+    "yesterday",
+    "last-24h",
+    "last-7d",
+    "this-week",
+    "last-week",
+    "this-month",
+    "last-month",
+)
+
+
+def named_range(name: str, *, now: datetime, timezone: str = "UTC") -> tuple[datetime, datetime]:
+    """``[since, until)`` in UTC for a named range, with days, weeks (from Monday) and months
+    in ``timezone``. Ranges of the current day, week or month end when that period ends."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+
+    def day(offset: int) -> datetime:
+        # Calendar arithmetic on the local date, so a DST change keeps days at midnight.
+        moved = midnight.date() + timedelta(days=offset)
+        return datetime(moved.year, moved.month, moved.day, tzinfo=zone)
+
+    def month(offset: int) -> datetime:
+        index = local.year * 12 + local.month - 1 + offset
+        return datetime(index // 12, index % 12 + 1, 1, tzinfo=zone)
+
+    monday = -local.weekday()
+    ranges = {
+        "today": (day(0), day(1)),
+        "yesterday": (day(-1), day(0)),
+        "last-24h": (now - timedelta(hours=24), now),
+        "last-7d": (now - timedelta(days=7), now),
+        "this-week": (day(monday), day(monday + 7)),
+        "last-week": (day(monday - 7), day(monday)),
+        "this-month": (month(0), month(1)),
+        "last-month": (month(-1), month(0)),
+    }
+    if name not in ranges:
+        raise ConfigError(
+            f"unknown range {name!r}", "--range", f"choose one of: {', '.join(RANGES)}"
+        )
+    since, until = ranges[name]
+    return since.astimezone(UTC), until.astimezone(UTC)
+
+
+def previous_period(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The period of equal length just before ``[since, until)``."""
+    return since - (until - since), since

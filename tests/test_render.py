@@ -25,12 +25,20 @@ from botistat.model import (
     Report,
     ResponseTimes,
     Spike,
+    TimelinePoint,
     Tokens,
 )
 from botistat.render import RENDERERS, Terminal, render
 
 GOLDEN = Path(__file__).parent / "golden"
-SUFFIX = {"json": "json", "csv": "csv", "markdown": "md", "table": "txt"}
+SUFFIX = {
+    "json": "json",
+    "csv": "csv",
+    "markdown": "md",
+    "table": "txt",
+    "html": "html",
+    "text": "text.txt",
+}
 
 
 def sample_report() -> Report:
@@ -84,6 +92,16 @@ def sample_report() -> Report:
         metrics=support,
         by="bot_id",
         groups=(Group("support", support), Group("sales", sales), Group(None, Metrics())),
+        timeline=tuple(
+            TimelinePoint(datetime(2026, 11, 19, hour, tzinfo=UTC), messages, tokens)
+            for hour, messages, tokens in (
+                (12, 300, 9_000),
+                (13, 320, 9_500),
+                (14, 900, 90_000),
+                (15, 880, 60_000),
+                (16, 310, 8_000),
+            )
+        ),
     )
 
 
@@ -107,6 +125,7 @@ def test_json_keys_are_the_metric_names() -> None:
         "errors",
         "countries",
         "spikes",
+        "timeline",
         "by",
         "groups",
     ]

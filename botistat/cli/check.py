@@ -19,8 +19,10 @@ from botistat.cli.options import (
     InputFormatOption,
     MemoryBudgetOption,
     PathsArgument,
+    RangeOption,
     SinceOption,
     StrictOption,
+    TzOption,
     UntilOption,
 )
 from botistat.errors import ConfigError, ExitCode
@@ -62,6 +64,8 @@ def check(
     strict: StrictOption = False,
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
+    range_name: RangeOption = None,
+    tz: TzOption = None,
 ) -> None:
     """Check thresholds such as the error rate: exit 0 if all hold, 1 if any is breached.
 
@@ -70,7 +74,7 @@ def check(
     unless --allow-empty is given. With --by, each threshold is checked in every group.
     """
     with user_errors():
-        from botistat.cli.pipeline import ReportRequest, make_report
+        from botistat.cli.pipeline import PeriodRequest, ReportRequest, make_report
         from botistat.config import load_config
         from botistat.render.check import (
             check_section,
@@ -92,7 +96,17 @@ def check(
                 "give --threshold 'errors.rate < 2%' or a thresholds: list in the config",
             )
         request = ReportRequest(
-            paths, config, since, until, by, 10, input_format, strict, geoip_db, memory_budget
+            paths,
+            config,
+            since,
+            until,
+            by,
+            10,
+            input_format,
+            strict,
+            geoip_db,
+            memory_budget,
+            period=PeriodRequest(range_name, tz),
         )
         result = evaluate(thresholds, make_report(request, settings), allow_empty=allow_empty)
 

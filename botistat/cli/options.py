@@ -109,3 +109,35 @@ MinTokensOption = Annotated[
         show_default=False,
     ),
 ]
+RangeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--range",
+        help="A named period instead of --since/--until: today, yesterday, last-24h, last-7d, "
+        "this-week, last-week, this-month, last-month.",
+        show_default=False,
+    ),
+]
+TzOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        help="Time zone for ranges, dates, day/hour groups and naive timestamps "
+        "(e.g. Europe/Berlin). Default: config timezone, else UTC.",
+        show_default=False,
+    ),
+]
+
+
+class CompareWith(StrEnum):
+    previous = "previous"
+
+
+CompareOption = Annotated[
+    CompareWith | None,
+    typer.Option(
+        "--compare",
+        help="previous: add the period of equal length before, and the change of every KPI.",
+        show_default=False,
+    ),
+]

@@ -5,18 +5,18 @@ Shared by every command that reports on logs; prints only warnings (on stderr).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from botistat.cli.common import progress_bar, warn
 from botistat.cli.options import InputFormat
-from botistat.config import Config
+from botistat.config import Config, validate_timezone
 from botistat.errors import ConfigError
-from botistat.model import Report
+from botistat.model import Comparison, Report
 from botistat.report import ReportOptions, SpikeOptions, build_report
 from botistat.schema import GROUP_KEYS
-from botistat.timerange import parse_span
+from botistat.timerange import named_range, parse_span, parse_time, previous_period
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,16 @@ class ReportRequest:
     geoip_db: Path | None = None
     memory_budget: str | None = None
     spikes: SpikeRequest = field(default_factory=lambda: SpikeRequest())
+    period: PeriodRequest = field(default_factory=lambda: PeriodRequest())
+
+
+@dataclass(frozen=True)
+class PeriodRequest:
+    """``--range``, ``--tz`` and ``--compare`` as given."""
+
+    range: str | None = None
+    tz: str | None = None
+    compare: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,31 +81,29 @@ def spike_options(request: SpikeRequest, settings: Config, default_bucket: str) 
 
 
 def make_report(request: ReportRequest, settings: Config) -> Report:
-    """Read the inputs and build the report, with a progress bar on a terminal."""
+    """Read the inputs and build the report (and the previous period's, to compare), with a
+    progress bar on a terminal."""
     from botistat.geo import open_country_source
     from botistat.ingest import resolve_sources, scan_sources
     from botistat.partition import default_memory_budget, parse_size, partitions_for
-    from botistat.timerange import parse_time
 
     if request.by is not None and request.by not in GROUP_KEYS:
         raise ConfigError(
             f"cannot group by {request.by!r}", "--by", f"choose one of: {', '.join(GROUP_KEYS)}"
         )
+    if request.period.tz:
+        validate_timezone(request.period.tz, "--tz")
+        settings = replace(settings, timezone=request.period.tz)
     budget = parse_size(request.memory_budget) if request.memory_budget else default_memory_budget()
-    now = datetime.now(UTC)
-    zone = settings.timezone
-
-    def when(text: str | None, option: str) -> datetime | None:
-        return parse_time(text, option=option, now=now, timezone=zone) if text else None
-
+    since, until = _period(request, settings.timezone)
     fmt = None if request.input_format is InputFormat.auto else request.input_format.value
     sources = resolve_sources(request.paths, fmt)
     options = ReportOptions(
         by=request.by,
         top=request.top,
-        since=when(request.since, "--since"),
-        until=when(request.until, "--until"),
-        timezone=zone,
+        since=since,
+        until=until,
+        timezone=settings.timezone,
         partitions=partitions_for(sources, budget),
         spikes=spike_options(request.spikes, settings, "1h"),
     )
@@ -108,4 +116,34 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
     if report.input.skipped:
         first = report.input.skipped_examples[0] if report.input.skipped_examples else ""
         warn(f"skipped {report.input.skipped:,} malformed line(s); first: {first}")
+    if request.period.compare:
+        if since is None or until is None:
+            raise ConfigError(
+                "--compare needs a period", "--compare", "give --range, or --since (and --until)"
+            )
+        before, after = previous_period(since, until)
+        earlier = build_report(
+            scan_sources(sources, settings, strict=request.strict),
+            replace(options, since=before, until=after),
+            countries,
+        )
+        report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
     return report
+
+
+def _period(request: ReportRequest, zone: str) -> tuple[datetime | None, datetime | None]:
+    """``[since, until)`` from ``--range`` or ``--since/--until`` (``until`` defaults to now
+    when comparing, so the previous period has a length)."""
+    now = datetime.now(UTC)
+    if request.period.range:
+        if request.since or request.until:
+            raise ConfigError("--range cannot be combined with --since/--until", "--range")
+        return named_range(request.period.range, now=now, timezone=zone)
+
+    def when(text: str | None, option: str) -> datetime | None:
+        return parse_time(text, option=option, now=now, timezone=zone) if text else None
+
+    since, until = when(request.since, "--since"), when(request.until, "--until")
+    if request.period.compare and since is not None and until is None:
+        until = now
+    return since, until

@@ -13,6 +13,7 @@ from botistat.cli.common import is_terminal, terminal_width, user_errors, write_
 from botistat.cli.options import (
     BucketOption,
     ByOption,
+    CompareOption,
     ConfigOption,
     GeoipOption,
     InputFormat,
@@ -21,9 +22,11 @@ from botistat.cli.options import (
     MinRatioOption,
     MinTokensOption,
     PathsArgument,
+    RangeOption,
     SensitivityOption,
     SinceOption,
     StrictOption,
+    TzOption,
     UntilOption,
     WindowOption,
 )
@@ -34,9 +37,19 @@ class OutputFormat(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
+    text = "text"
 
 
-OUTPUT_SUFFIXES = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown"}
+OUTPUT_SUFFIXES = {
+    ".json": "json",
+    ".csv": "csv",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "text",
+}
 
 
 def report(
@@ -71,10 +84,13 @@ def report(
     sensitivity: SensitivityOption = None,
     min_ratio: MinRatioOption = None,
     min_tokens: MinTokensOption = None,
+    range_name: RangeOption = None,
+    tz: TzOption = None,
+    compare: CompareOption = None,
 ) -> None:
     """Report message volume, response speed, tokens, errors and countries."""
     with user_errors():
-        from botistat.cli.pipeline import ReportRequest, SpikeRequest, make_report
+        from botistat.cli.pipeline import PeriodRequest, ReportRequest, SpikeRequest, make_report
         from botistat.config import load_config
         from botistat.render import Terminal, render
 
@@ -91,6 +107,7 @@ def report(
             geoip_db,
             memory_budget,
             spikes,
+            PeriodRequest(range_name, tz, compare is not None),
         )
         result = make_report(request, load_config(config))
         chosen = _output_format(fmt, output)

@@ -37,6 +37,7 @@ def bucket_volume(frame: pl.LazyFrame, by: list[str], seconds: int) -> pl.LazyFr
         frame.filter(pl.col("role") != ROLE_OTHER)
         .group_by([*by, bucket_expr(seconds)])
         .agg(
+            pl.len().alias("messages"),
             record_tokens().sum().alias("tokens"),
             is_bot.sum().alias("bot_records"),
             (is_bot & pl.col("error")).sum().alias("errors"),

@@ -8,9 +8,11 @@ from typing import Final
 
 from botistat.model import Report
 from botistat.render.csv import render_csv
+from botistat.render.html import render_html
 from botistat.render.json import render_json
 from botistat.render.markdown import render_markdown
 from botistat.render.table import render_table
+from botistat.render.text import render_text
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ RENDERERS: Final[dict[str, Renderer]] = {
     "json": lambda report, _: render_json(report),
     "csv": lambda report, _: render_csv(report),
     "markdown": lambda report, _: render_markdown(report),
+    "html": lambda report, _: render_html(report),
+    "text": lambda report, terminal: render_text(report, width=terminal.width),
 }
 
 

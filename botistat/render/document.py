@@ -25,6 +25,24 @@ def report_document(report: Report) -> dict[str, Any]:
         "input": input_document(report.input),
         **metrics_document(report.metrics),
     }
+    document["timeline"] = {
+        "bucket_seconds": report.bucket_seconds,
+        "points": [
+            {"start": iso_time(p.start), "messages": p.messages, "tokens": p.tokens}
+            for p in report.timeline
+        ],
+    }
+    if report.previous is not None:
+        from botistat.compare import changes
+
+        document["previous"] = {
+            "input": input_document(report.previous.input),
+            **metrics_document(report.previous.metrics),
+        }
+        document["change"] = {
+            change.metric: {"absolute": change.absolute, "percent": change.percent}
+            for change in changes(report.metrics, report.previous.metrics)
+        }
     if report.by is not None:
         document["by"] = report.by
         document["groups"] = [

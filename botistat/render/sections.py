@@ -20,6 +20,8 @@ class Section:
     numeric: frozenset[int] = frozenset()
     #: A line shown under the table.
     note: str = ""
+    #: (row, column, tone) of cells that are good or bad news, for colours where there are any.
+    tones: tuple[tuple[int, int, str], ...] = ()
 
 
 def count(value: int | None) -> str:
@@ -41,10 +43,64 @@ def report_sections(report: Report) -> list[Section]:
         tokens_section(report.metrics),
         countries_section(report.metrics.countries),
     ]
+    if report.previous is not None:
+        sections.append(change_section(report))
     sections.append(spikes_section(report))
     if report.by is not None:
         sections.append(groups_section(report))
     return sections
+
+
+def change_section(report: Report) -> Section:
+    """The headline KPIs against the previous period, with arrows."""
+    from botistat.compare import HEADLINE, changes
+
+    assert report.previous is not None
+    by_metric = {c.metric: c for c in changes(report.metrics, report.previous.metrics)}
+    rows = []
+    tones = []
+    for index, (metric, label) in enumerate(HEADLINE):
+        change = by_metric[metric]
+        rows.append(
+            (
+                label,
+                kpi_value(metric, change.current),
+                kpi_value(metric, change.previous),
+                change_text(metric, change.absolute, change.percent, change.arrow()),
+            )
+        )
+        if change.tone != "neutral":
+            tones.append((index, 3, change.tone))
+    return Section(
+        "Change vs previous period",
+        ("Metric", "This period", "Previous", "Change"),
+        tuple(rows),
+        frozenset({1, 2, 3}),
+        tones=tuple(tones),
+    )
+
+
+def kpi_value(metric: str, value: float | int | None) -> str:
+    if value is None:
+        return NONE
+    if metric.endswith(".rate"):
+        return percent(float(value))
+    if metric.startswith("response_ms.") and metric != "response_ms.count":
+        return millis(float(value))
+    return count(int(value))
+
+
+def change_text(metric: str, absolute: float | None, pct: float | None, arrow: str) -> str:
+    if absolute is None:
+        return NONE
+    if metric.endswith(".rate"):
+        amount = f"{absolute * 100:+.2f} pp"
+    elif metric.startswith("response_ms."):
+        amount = f"{absolute:+,.1f}"
+    else:
+        amount = f"{int(absolute):+,}"
+    relative = f" ({pct:+.1f}%)" if pct is not None else ""
+    return f"{arrow} {amount}{relative}".strip()
 
 
 def spikes_section(report: Report) -> Section:

@@ -7,6 +7,8 @@ import io
 from botistat.model import Report
 from botistat.render.sections import Section, input_lines, report_sections
 
+TONE_STYLES = {"bad": "bold red", "good": "green"}
+
 
 def render_table(report: Report, *, color: bool = False, width: int = 100) -> str:
     return render_sections(report_sections(report), input_lines(report), color=color, width=width)
@@ -19,6 +21,7 @@ def render_sections(
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     out = io.StringIO()
     console = Console(
@@ -44,8 +47,15 @@ def render_sections(
             table.add_column(
                 column, justify="right" if index in section.numeric else "left", no_wrap=True
             )
-        for row in section.rows:
-            table.add_row(*row)
+        tones = {(row, column): tone for row, column, tone in section.tones}
+        for index, row in enumerate(section.rows):
+            cells = [
+                Text(cell, style=TONE_STYLES.get(tones.get((index, column), ""), ""))
+                if color
+                else cell
+                for column, cell in enumerate(row)
+            ]
+            table.add_row(*cells)
         console.print(table)
         console.print()
     for line in footer:
