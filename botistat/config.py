@@ -36,7 +36,23 @@ TOP_LEVEL_KEYS: Final = (
     "geoip",
     "thresholds",
     "spikes",
+    "email",
 )
+EMAIL_KEYS: Final = (
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "sender",
+    "to",
+    "subject",
+    "name",
+    "outbox",
+    "timeout",
+    "ca_file",
+)
+SECURITY_MODES: Final = ("starttls", "ssl", "none")
 SPIKE_KEYS: Final = ("bucket", "window", "sensitivity", "min_ratio", "min_tokens", "cooldown")
 GEOIP_KEYS: Final = ("database",)
 
@@ -54,6 +70,25 @@ class SpikeConfig:
 
 
 @dataclass(frozen=True)
+class EmailConfig:
+    """SMTP settings. The password is never in the file: ``password_env`` names the
+    environment variable that holds it."""
+
+    host: str | None = None
+    port: int | None = None
+    security: str = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+    to: tuple[str, ...] = ()
+    subject: str | None = None
+    name: str | None = None
+    outbox: Path | None = None
+    timeout: float = 30.0
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated settings. ``fields`` maps every canonical field to the name used in the logs."""
 
@@ -68,6 +103,7 @@ class Config:
     #: Threshold expressions for ``botistat check`` (parsed there).
     thresholds: tuple[str, ...] = ()
     spikes: SpikeConfig = SpikeConfig()
+    email: EmailConfig = EmailConfig()
     path: Path | None = None
 
     def role_values(self) -> dict[str, str]:
@@ -159,6 +195,7 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
         )
 
     spikes = _spike_config(_mapping(section.get("spikes", {}), "spikes", where), where)
+    email = _email_config(_mapping(section.get("email", {}), "email", where), where, path)
 
     return Config(
         fields=MappingProxyType(fields),
@@ -168,7 +205,64 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
         geoip_database=database,
         thresholds=tuple(thresholds),
         spikes=spikes,
+        email=email,
         path=path,
+    )
+
+
+def _email_config(section: dict[str, Any], where: str, path: Path | None) -> EmailConfig:
+    if "password" in section:
+        raise ConfigError(
+            "email.password is not allowed: the config file is no place for secrets",
+            where,
+            "put the password in an environment variable and name it in email.password_env",
+        )
+    _reject_unknown(section, EMAIL_KEYS, "email.", where)
+
+    def text(key: str) -> str | None:
+        value = section.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"email.{key} must be a non-empty string", where)
+        return value.strip() if isinstance(value, str) else None
+
+    def location(key: str) -> Path | None:
+        value = text(key)
+        if value is None:
+            return None
+        resolved = Path(value).expanduser()
+        if path is not None and not resolved.is_absolute():
+            resolved = path.parent / resolved
+        return resolved
+
+    port = section.get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or port <= 0):
+        raise ConfigError("email.port must be a port number", where)
+    security = text("security") or "starttls"
+    if security not in SECURITY_MODES:
+        raise ConfigError(
+            f"email.security must be one of {', '.join(SECURITY_MODES)}, not {security!r}", where
+        )
+    timeout = section.get("timeout", 30.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError("email.timeout must be a number of seconds", where)
+    recipients = section.get("to") or []
+    if isinstance(recipients, str):
+        recipients = [recipients]
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        raise ConfigError("email.to must be a list of addresses", where)
+    return EmailConfig(
+        host=text("host"),
+        port=port,
+        security=security,
+        username=text("username"),
+        password_env=text("password_env"),
+        sender=text("sender"),
+        to=tuple(recipients),
+        subject=text("subject"),
+        name=text("name"),
+        outbox=location("outbox"),
+        timeout=float(timeout),
+        ca_file=location("ca_file"),
     )
 
 

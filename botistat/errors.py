@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     OK = 0
     THRESHOLD_BREACHED = 1
     USAGE = 2
+    DELIVERY_FAILED = 3
 
 
 class BotistatError(Exception):

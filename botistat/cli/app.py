@@ -12,12 +12,14 @@ import typer
 
 from botistat import __version__
 from botistat.cli import check as check_command
+from botistat.cli import email as email_command
 from botistat.cli import report as report_command
 from botistat.cli import watch as watch_command
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 a threshold was breached; "
-    "2 usage, config or input error (one line on stderr, no traceback)."
+    "2 usage, config or input error (one line on stderr, no traceback); "
+    "3 an email could not be sent (it waits in the outbox)."
 )
 
 app = typer.Typer(
@@ -56,6 +58,7 @@ def _main(
 app.command("report", epilog=EXIT_CODES_HELP)(report_command.report)
 app.command("check", epilog=EXIT_CODES_HELP)(check_command.check)
 app.command("watch", epilog=EXIT_CODES_HELP)(watch_command.watch)
+app.command("email", epilog=EXIT_CODES_HELP)(email_command.email)
 
 
 def main() -> None:
