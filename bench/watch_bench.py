@@ -118,11 +118,14 @@ def memory(days: int) -> list[tuple[int, float]]:
                 "conversation_id": [c for c in conversations for _ in range(2)],
                 "bot_id": ["b"] * per_minute,
                 "model": ["m"] * per_minute,
+                "latency_ms": [None] * per_minute,
+                "exchange": [False] * per_minute,
             },
             schema_overrides={
                 "timestamp": pl.Datetime("us", "UTC"),
                 "role": pl.Enum(["user", "bot", "other"]),
                 "total_tokens": pl.Int64,
+                "latency_ms": pl.Float64,
             },
         )
         monitor.add(frame)

@@ -114,6 +114,7 @@ def assemble_report(
         last_timestamp=totals["last_timestamp"],
         since=options.since,
         until=options.until,
+        shapes=ingest.shapes,
     )
     return Report(
         input=summary,

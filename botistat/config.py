@@ -7,15 +7,17 @@ typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
 from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botistat.errors import ConfigError
+from botistat.presets import PRESETS, SHAPES, Preset, preset_named
 from botistat.schema import FIELDS, ROLE_BOT, ROLE_USER
 
 CONFIG_FILENAME: Final = "botistat.yaml"
@@ -37,7 +39,11 @@ TOP_LEVEL_KEYS: Final = (
     "thresholds",
     "spikes",
     "email",
+    "record",
+    "preset",
+    "sources",
 )
+SOURCE_KEYS: Final = ("glob", "record", "preset", "fields")
 EMAIL_KEYS: Final = (
     "host",
     "port",
@@ -89,6 +95,20 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class SourceRule:
+    """``sources:`` entry: inputs matching ``glob`` get their own mapping and shape."""
+
+    glob: str
+    fields: Mapping[str, str]
+    record: str
+    failed: tuple[str, ...] = ()
+
+    def matches(self, name: str) -> bool:
+        path = PurePath(name)
+        return path.match(self.glob) or fnmatch.fnmatch(name, self.glob)
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated settings. ``fields`` maps every canonical field to the name used in the logs."""
 
@@ -104,7 +124,25 @@ class Config:
     thresholds: tuple[str, ...] = ()
     spikes: SpikeConfig = SpikeConfig()
     email: EmailConfig = EmailConfig()
+    #: "message": one record per message; "exchange": one per request/response.
+    record: str = "message"
+    preset: str | None = None
+    #: Per-input settings: the first rule whose glob matches an input applies to it.
+    sources: tuple[SourceRule, ...] = ()
     path: Path | None = None
+
+    def for_source(self, name: str) -> Config:
+        """The settings for one input: a matching ``sources:`` rule's mapping and shape."""
+        for rule in self.sources:
+            if rule.matches(name):
+                return replace(
+                    self,
+                    fields=rule.fields,
+                    record=rule.record,
+                    failed_statuses=tuple(dict.fromkeys(self.failed_statuses + rule.failed)),
+                    sources=(),
+                )
+        return self
 
     def role_values(self) -> dict[str, str]:
         """Each raw role value (lower case) mapped to its canonical role."""
@@ -118,6 +156,12 @@ def default_config_paths() -> list[Path]:
         xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
         user_dir = str(Path(xdg) / "botistat")
     return [Path.cwd() / CONFIG_FILENAME, Path(user_dir) / "config.yaml"]
+
+
+def load_settings(path: Path | None = None, preset: str | None = None) -> Config:
+    """The config (see :func:`load_config`), with ``--preset`` applied when given."""
+    config = load_config(path)
+    return apply_preset(config, preset) if preset else config
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -154,13 +198,9 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
     section = _mapping(data, "the config", where)
     _reject_unknown(section, TOP_LEVEL_KEYS, "", where)
 
-    fields = {name: name for name in FIELDS}
-    for key, value in _mapping(section.get("fields", {}), "fields", where).items():
-        if key not in FIELDS:
-            _unknown_key(f"fields.{key}", FIELDS, where)
-        fields[key] = _path_string(value, f"fields.{key}", where)
-
-    _check_nesting(fields, where)
+    preset = _preset(section.get("preset"), "preset", where)
+    fields = _fields(section.get("fields", {}), preset, "fields", where)
+    record = _record(section.get("record"), preset, "record", where)
 
     roles = dict(DEFAULT_ROLES)
     for key, value in _mapping(section.get("roles", {}), "roles", where).items():
@@ -172,8 +212,11 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
         raise ConfigError(f"roles: {', '.join(sorted(overlap))} listed as both user and bot", where)
 
     failed: tuple[str, ...] = DEFAULT_FAILED_STATUSES
+    if preset is not None:
+        failed = tuple(dict.fromkeys(failed + preset.failed_statuses))
     if "failed_statuses" in section:
         failed = _lowered_list(section["failed_statuses"], "failed_statuses", where)
+    sources = _source_rules(section.get("sources"), where)
 
     timezone = section.get("timezone", "UTC")
     if not isinstance(timezone, str):
@@ -206,7 +249,86 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
         thresholds=tuple(thresholds),
         spikes=spikes,
         email=email,
+        record=record,
+        preset=preset.name if preset else None,
+        sources=sources,
         path=path,
+    )
+
+
+def _preset(value: Any, key: str, where: str) -> Preset | None:
+    if value is None:
+        return None
+    found = preset_named(value) if isinstance(value, str) else None
+    if found is None:
+        raise ConfigError(
+            f"unknown preset {value!r} in {key}", where, f"presets: {', '.join(PRESETS)}"
+        )
+    return found
+
+
+def _fields(value: Any, preset: Preset | None, key: str, where: str) -> Mapping[str, str]:
+    """Default names, then the preset's mapping, then the config's, key by key."""
+    fields = {name: name for name in FIELDS}
+    if preset is not None:
+        fields.update(preset.fields)
+    for name, path in _mapping(value, key, where).items():
+        if name not in FIELDS:
+            _unknown_key(f"{key}.{name}", FIELDS, where)
+        fields[name] = _path_string(path, f"{key}.{name}", where)
+    _check_nesting(fields, where)
+    return MappingProxyType(fields)
+
+
+def _record(value: Any, preset: Preset | None, key: str, where: str) -> str:
+    if value is None:
+        return preset.shape if preset is not None else "message"
+    if value not in SHAPES:
+        raise ConfigError(f"{key} must be one of {', '.join(SHAPES)}, not {value!r}", where)
+    return str(value)
+
+
+def _source_rules(value: Any, where: str) -> tuple[SourceRule, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError("sources must be a list of {glob, record, preset, fields}", where)
+    rules = []
+    for index, item in enumerate(value):
+        key = f"sources[{index}]"
+        entry = _mapping(item, key, where)
+        _reject_unknown(entry, SOURCE_KEYS, f"{key}.", where)
+        glob_pattern = entry.get("glob")
+        if not isinstance(glob_pattern, str) or not glob_pattern.strip():
+            raise ConfigError(f"{key}.glob must be a file pattern such as 'gateway/*.jsonl'", where)
+        preset = _preset(entry.get("preset"), f"{key}.preset", where)
+        rules.append(
+            SourceRule(
+                glob=glob_pattern.strip(),
+                fields=_fields(entry.get("fields", {}), preset, f"{key}.fields", where),
+                record=_record(entry.get("record"), preset, f"{key}.record", where),
+                failed=preset.failed_statuses if preset else (),
+            )
+        )
+    return tuple(rules)
+
+
+def apply_preset(config: Config, name: str) -> Config:
+    """``--preset NAME``: the preset's mapping under the config's own ``fields:``."""
+    preset = _preset(name, "--preset", "--preset")
+    assert preset is not None
+    fields = {name: name for name in FIELDS}
+    fields.update(preset.fields)
+    defaults = {n: n for n in FIELDS}
+    # Keep what the config file mapped explicitly (anything not at its default name).
+    fields.update({k: v for k, v in config.fields.items() if defaults.get(k) != v})
+    _check_nesting(fields, "--preset")
+    return replace(
+        config,
+        fields=MappingProxyType(fields),
+        record=preset.shape,
+        preset=preset.name,
+        failed_statuses=tuple(dict.fromkeys(config.failed_statuses + preset.failed_statuses)),
     )
 
 

@@ -37,6 +37,8 @@ COLUMNS: Final = [
     "conversation_id",
     "bot_id",
     "model",
+    "latency_ms",
+    "exchange",
 ]
 
 
@@ -206,9 +208,17 @@ class LiveMonitor:
         """Pair replies, including the first reply of a batch with a user message before it."""
         import polars as pl
 
+        seconds = self.settings.bucket_seconds
+        # Exchange-shaped records carry their own response time.
+        measured = frame.filter(pl.col("exchange") & pl.col("latency_ms").is_not_null())
+        for at, latency in measured.select("timestamp", "latency_ms").iter_rows():
+            bucket = self._buckets.get(int(at.timestamp()) // seconds)
+            if bucket is not None:
+                bucket.replies.append(latency)
         role = pl.col("role")
         turns = frame.filter(
-            pl.col("conversation_id").is_not_null()
+            ~pl.col("exchange")
+            & pl.col("conversation_id").is_not_null()
             & ((role == ROLE_USER) | ((role == ROLE_BOT) & ~pl.col("failed")))
         ).select("conversation_id", "timestamp", pl.col("role").cast(pl.String))
         if turns.is_empty():
@@ -232,7 +242,6 @@ class LiveMonitor:
             (pl.col("timestamp") - pl.col("timestamp").shift(1)).alias("elapsed"),
             is_reply.alias("reply"),
         ).filter(pl.col("reply"))
-        seconds = self.settings.bucket_seconds
         for at, elapsed in pairs.select("timestamp", "elapsed").iter_rows():
             bucket = self._buckets.get(int(at.timestamp()) // seconds)
             if bucket is not None:

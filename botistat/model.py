@@ -152,6 +152,8 @@ class InputSummary:
     last_timestamp: datetime | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: Valid records read per shape: ("message", n), ("exchange", m).
+    shapes: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

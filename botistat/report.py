@@ -47,6 +47,8 @@ METRIC_COLUMNS = (
     "user_id",
     "bot_id",
     "model",
+    "latency_ms",
+    "exchange",
 )
 
 

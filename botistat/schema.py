@@ -24,6 +24,10 @@ FIELDS: Final = (
     "channel",
     "model",
     "user_id",
+    # Exchange-shaped records (config `record: exchange`): when the answer came.
+    "end_time",
+    "latency_ms",
+    "latency_s",
 )
 REQUIRED_FIELDS: Final = ("timestamp", "role")
 TOKEN_FIELDS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
@@ -60,4 +64,7 @@ def canonical_schema() -> dict[str, pl.DataType]:
         schema[name] = pl.Int64()
     for name in TEXT_FIELDS:
         schema[name] = pl.String()
+    # Set for the bot message of an exchange-shaped record: its own response time.
+    schema["latency_ms"] = pl.Float64()
+    schema["exchange"] = pl.Boolean()
     return schema

@@ -27,7 +27,14 @@ from tests.conftest import ROOT
 
 
 def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    base = {"failed": False, "error": False, "prompt_tokens": None, "completion_tokens": None}
+    base = {
+        "failed": False,
+        "error": False,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "latency_ms": None,
+        "exchange": False,
+    }
     full = [{**base, "total_tokens": None, "bot_id": "b", "model": "m", **row} for row in rows]
     schema = {name: canonical_schema()[name] for name in full[0]}
     return pl.DataFrame(full, schema=schema)

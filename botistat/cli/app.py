@@ -13,6 +13,7 @@ import typer
 from botistat import __version__
 from botistat.cli import check as check_command
 from botistat.cli import email as email_command
+from botistat.cli import inspect as inspect_command
 from botistat.cli import report as report_command
 from botistat.cli import watch as watch_command
 
@@ -59,6 +60,8 @@ app.command("report", epilog=EXIT_CODES_HELP)(report_command.report)
 app.command("check", epilog=EXIT_CODES_HELP)(check_command.check)
 app.command("watch", epilog=EXIT_CODES_HELP)(watch_command.watch)
 app.command("email", epilog=EXIT_CODES_HELP)(email_command.email)
+app.command("inspect", epilog=EXIT_CODES_HELP)(inspect_command.inspect)
+app.command("presets")(inspect_command.presets)
 
 
 def main() -> None:

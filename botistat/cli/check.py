@@ -19,6 +19,7 @@ from botistat.cli.options import (
     InputFormatOption,
     MemoryBudgetOption,
     PathsArgument,
+    PresetOption,
     RangeOption,
     SinceOption,
     StrictOption,
@@ -46,6 +47,7 @@ def check(
         ),
     ] = None,
     config: ConfigOption = None,
+    preset: PresetOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
     by: ByOption = None,
@@ -75,7 +77,7 @@ def check(
     """
     with user_errors():
         from botistat.cli.pipeline import PeriodRequest, ReportRequest, make_report
-        from botistat.config import load_config
+        from botistat.config import load_settings
         from botistat.render.check import (
             check_section,
             github_annotations,
@@ -86,7 +88,7 @@ def check(
         from botistat.render.table import render_sections
         from botistat.thresholds import evaluate, parse_thresholds
 
-        settings = load_config(config)
+        settings = load_settings(config, preset)
         thresholds = parse_thresholds(threshold or [], "--threshold")
         thresholds += parse_thresholds(settings.thresholds, str(settings.path))
         if not thresholds:

@@ -16,6 +16,7 @@ from botistat.cli.options import (
     InputFormat,
     InputFormatOption,
     MemoryBudgetOption,
+    PresetOption,
     RangeOption,
     SinceOption,
     StrictOption,
@@ -39,6 +40,7 @@ def email(
         ),
     ] = None,
     config: ConfigOption = None,
+    preset: PresetOption = None,
     range_name: RangeOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -78,7 +80,7 @@ def email(
     """
     with user_errors():
         from botistat.cli.pipeline import PeriodRequest, ReportRequest, make_report
-        from botistat.config import load_config
+        from botistat.config import load_settings
         from botistat.mail import (
             build_message,
             default_outbox,
@@ -88,7 +90,7 @@ def email(
             summarize,
         )
 
-        settings = load_config(config)
+        settings = load_settings(config, preset)
         mail = settings.email
         outbox = mail.outbox or default_outbox()
         if send_outbox:

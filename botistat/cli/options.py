@@ -141,3 +141,12 @@ CompareOption = Annotated[
         show_default=False,
     ),
 ]
+PresetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="A ready mapping for a known log format (see: botistat presets). "
+        "The config's own fields: still win.",
+        show_default=False,
+    ),
+]

@@ -22,6 +22,7 @@ from botistat.cli.options import (
     MinRatioOption,
     MinTokensOption,
     PathsArgument,
+    PresetOption,
     RangeOption,
     SensitivityOption,
     SinceOption,
@@ -55,6 +56,7 @@ OUTPUT_SUFFIXES = {
 def report(
     paths: PathsArgument,
     config: ConfigOption = None,
+    preset: PresetOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
     by: ByOption = None,
@@ -91,7 +93,7 @@ def report(
     """Report message volume, response speed, tokens, errors and countries."""
     with user_errors():
         from botistat.cli.pipeline import PeriodRequest, ReportRequest, SpikeRequest, make_report
-        from botistat.config import load_config
+        from botistat.config import load_settings
         from botistat.render import Terminal, render
 
         spikes = SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens)
@@ -109,7 +111,7 @@ def report(
             spikes,
             PeriodRequest(range_name, tz, compare is not None),
         )
-        result = make_report(request, load_config(config))
+        result = make_report(request, load_settings(config, preset))
         chosen = _output_format(fmt, output)
         to_terminal = output is None and is_terminal(sys.stdout)
         terminal = Terminal(color=to_terminal, width=terminal_width() if to_terminal else 100)

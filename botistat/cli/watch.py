@@ -21,6 +21,7 @@ from botistat.cli.options import (
     MinRatioOption,
     MinTokensOption,
     PathsArgument,
+    PresetOption,
     SensitivityOption,
     WindowOption,
 )
@@ -39,6 +40,7 @@ class _StopRequestedError(Exception):
 def watch(
     paths: PathsArgument,
     config: ConfigOption = None,
+    preset: PresetOption = None,
     bucket: BucketOption = None,
     window: WindowOption = None,
     sensitivity: SensitivityOption = None,
@@ -92,13 +94,13 @@ def watch(
     """
     with user_errors():
         from botistat.cli.pipeline import SpikeRequest, spike_options
-        from botistat.config import load_config
+        from botistat.config import load_settings
         from botistat.ingest.sources import Format
         from botistat.live import LiveMonitor, MonitorSettings
         from botistat.sinks import HookSink, JsonLinesSink, Sink, exec_hook, webhook_hook
         from botistat.watching import Watcher
 
-        settings = load_config(config)
+        settings = load_settings(config, preset)
         spikes = spike_options(
             SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens), settings, "5m"
         )

@@ -16,13 +16,14 @@ from botistat.config import Config
 from botistat.errors import InputError
 from botistat.ingest.blocks import Block
 from botistat.ingest.csv import CsvBlockParser
+from botistat.ingest.exchange import LATENCY_FIELDS, expand_exchanges, latency_ms
 from botistat.ingest.jsonl import parse_jsonl_block
 from botistat.ingest.mapping import FieldMapping
 from botistat.ingest.normalize import normalize_block, raw_fields_for, with_missing_raw
 from botistat.ingest.parsed import BadLine, ParsedBlock
 from botistat.ingest.sources import Format, Source
 from botistat.ingest.stats import IngestStats
-from botistat.schema import REQUIRED_FIELDS
+from botistat.schema import REQUIRED_FIELDS, ROLE_BOT
 
 if TYPE_CHECKING:
     import polars as pl
@@ -52,12 +53,22 @@ class SourceDecoder:
     _parse: BlockParser = field(init=False)
     _raw_fields: set[str] = field(init=False)
     _typed: list[str] = field(init=False)
+    _required: tuple[str, ...] = field(init=False)
     _rows: int = 0
-    _present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REQUIRED_FIELDS, 0))
+    _present: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._typed = sorted(set(self.columns) | set(REQUIRED_FIELDS))
+        # A `sources:` rule may give this input its own mapping and record shape.
+        self.config = self.config.for_source(self.source.name)
+        self._exchange = self.config.record == "exchange"
+        # An exchange's roles are implied; a message needs its role.
+        self._required = ("timestamp",) if self._exchange else REQUIRED_FIELDS
+        self._present = dict.fromkeys(self._required, 0)
+        computed = {"latency_ms", "exchange"}
+        self._typed = sorted((set(self.columns) | set(REQUIRED_FIELDS)) - computed)
         self._raw_fields = raw_fields_for(self._typed)
+        if self._exchange:
+            self._raw_fields |= set(LATENCY_FIELDS)
         mapping = FieldMapping(self.config.fields)
         if self.fmt == "jsonl":
             schema = mapping.json_schema(self._raw_fields)
@@ -69,13 +80,27 @@ class SourceDecoder:
                 separator="\t" if self.fmt == "tsv" else ",",
                 mapping=mapping,
                 wanted=self._raw_fields,
-                required=REQUIRED_FIELDS,
+                required=self._required,
             ).parse
 
     def transform(self, block: Block) -> Decoded:
+        import polars as pl
+
         parsed = self._parse(block)
         raw = with_missing_raw(parsed.frame, self._raw_fields)
-        return Decoded(parsed, raw, normalize_block(raw, self.config, self._typed))
+        frame = normalize_block(raw, self.config, self._typed)
+        if self._exchange:
+            frame = frame.with_columns(
+                latency_ms(raw, frame.get_column("timestamp"), self.config.timezone),
+                pl.lit(True).alias("exchange"),
+                # Roles come from the shape; this keeps the record valid until it is expanded.
+                pl.lit(ROLE_BOT, frame.schema["role"]).alias("role"),
+            )
+        else:
+            frame = frame.with_columns(
+                pl.lit(None, pl.Float64).alias("latency_ms"), pl.lit(False).alias("exchange")
+            )
+        return Decoded(parsed, raw, frame)
 
     def accept(self, decoded: Decoded) -> pl.DataFrame:
         """Count what the block skipped, and return its valid records (``columns`` only)."""
@@ -84,13 +109,14 @@ class SourceDecoder:
         self._skip(decoded.parsed.bad)
         raw, frame = decoded.raw, decoded.frame
         self._rows += raw.height
-        for name in REQUIRED_FIELDS:
+        for name in self._required:
             self._present[name] += raw.height - raw.get_column(name).null_count()
         valid = pl.col("timestamp").is_not_null() & pl.col("role").is_not_null()
         if frame.select((~valid).sum()).item():
             self._skip_invalid_rows(decoded)
             frame = frame.filter(valid)
-        return frame
+        self.stats.add_shape(self.config.record, frame.height)
+        return expand_exchanges(frame) if self._exchange else frame
 
     def decode(self, block: Block) -> pl.DataFrame:
         return self.accept(self.transform(block))

@@ -30,6 +30,8 @@ class IngestSummary:
     files: tuple[str, ...]
     skipped_by_file: tuple[tuple[str, int], ...]
     examples: tuple[SkippedLine, ...]
+    #: Valid records read per shape ("message", "exchange"), before any time range.
+    shapes: tuple[tuple[str, int], ...] = ()
 
     @property
     def skipped(self) -> int:
@@ -43,6 +45,10 @@ class IngestStats:
     files: list[str] = field(default_factory=list)
     skipped_by_file: dict[str, int] = field(default_factory=dict)
     examples: list[SkippedLine] = field(default_factory=list)
+    shapes: dict[str, int] = field(default_factory=dict)
+
+    def add_shape(self, shape: str, records: int) -> None:
+        self.shapes[shape] = self.shapes.get(shape, 0) + records
 
     def wants_examples(self) -> bool:
         return len(self.examples) < MAX_EXAMPLES
@@ -67,4 +73,5 @@ class IngestStats:
                 if self.skipped_by_file.get(name)
             ),
             examples=tuple(self.examples),
+            shapes=tuple(sorted(self.shapes.items())),
         )

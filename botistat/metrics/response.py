@@ -39,7 +39,8 @@ def response_times(
     conversation = pl.col("conversation_id")
     ordered = (
         frame.filter(
-            conversation.is_not_null()
+            ~pl.col("exchange")
+            & conversation.is_not_null()
             & ((role == ROLE_USER) | ((role == ROLE_BOT) & ~pl.col("failed")))
         )
         .select("conversation_id", "timestamp", "role", *USER_COUNTRY, *by)
@@ -57,7 +58,7 @@ def response_times(
         (role == ROLE_BOT) & (role.shift(1) == ROLE_USER) & (conversation.shift(1) == conversation)
     )
     elapsed = pl.col("timestamp") - pl.col("timestamp").shift(1)
-    return (
+    paired = (
         ordered.select(
             *own,
             *asked,
@@ -68,6 +69,16 @@ def response_times(
         .filter(pl.col("is_reply"))
         .drop("is_reply")
     )
+    # An exchange-shaped record measured its own response time; both of its messages share
+    # every field, so what the reply "asks" of its user message is its own value.
+    direct = frame.filter(pl.col("exchange") & pl.col("latency_ms").is_not_null()).select(
+        *own,
+        *(pl.col(name) for name in from_user),
+        *(pl.col(name).cast(pl.Categorical).alias(f"user_{name}") for name in USER_COUNTRY),
+        pl.col("timestamp").alias("reply_at"),
+        pl.col("latency_ms").alias("response_ms"),
+    )
+    return pl.concat([paired, direct], how="vertical")
 
 
 def response_summary(replies: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:

@@ -112,6 +112,7 @@ def input_document(summary: InputSummary) -> dict[str, Any]:
         "last_timestamp": iso_time(summary.last_timestamp),
         "since": iso_time(summary.since),
         "until": iso_time(summary.until),
+        "shapes": {"message": 0, "exchange": 0} | dict(summary.shapes),
     }
 
 

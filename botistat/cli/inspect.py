@@ -1,0 +1,43 @@
+"""``botistat inspect`` and ``botistat presets``: finding the mapping for a log format."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from botistat.cli.common import user_errors
+
+
+def inspect(
+    file: Annotated[Path, typer.Argument(help="A log file (JSON Lines or CSV, maybe .gz).")],
+    sample: Annotated[int, typer.Option(min=1, help="Records to read.")] = 1000,
+) -> None:
+    """Show the fields of a log and suggest a mapping, printed as a ready config file.
+
+    The field list is printed as YAML comments, so the whole output can be saved as
+    botistat.yaml: botistat inspect app.jsonl > botistat.yaml
+    """
+    with user_errors():
+        from botistat.errors import InputError
+        from botistat.inspect import inspect_file, inspection_text
+
+        if not file.is_file():
+            raise InputError("no such file", str(file))
+        sys.stdout.write(inspection_text(inspect_file(file, sample)))
+
+
+def presets() -> None:
+    """List the ready mappings for known log formats (use with --preset NAME)."""
+    from botistat.presets import PRESETS
+
+    for preset in PRESETS.values():
+        print(f"{preset.name}  ({preset.shape}s)  {preset.description}")
+        print(f"  documented at: {preset.source}")
+        mapping = ", ".join(f"{name} <- {path}" for name, path in preset.fields.items())
+        print(f"  maps: {mapping}")
+        if preset.failed_statuses:
+            print(f"  failure statuses: {', '.join(preset.failed_statuses)}")
+        print()

@@ -1,0 +1,314 @@
+"""``botistat inspect``: what fields a log has, and a mapping that reads it.
+
+Reads a sample of records (JSON Lines or CSV), lists every field path with its types, how
+often it is present and a few examples, then suggests which field is which canonical field:
+by name first (``created``, ``startTime``, ``usage.prompt_tokens``, ``meta.tokensIn``...), then
+checked against the values (a timestamp must read as one, token counts must be numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from botistat.config import DEFAULT_FAILED_STATUSES, DEFAULT_ROLES
+from botistat.errors import InputError
+from botistat.ingest.sources import format_for
+
+SAMPLE: Final = 1000
+#: Canonical field -> names that suggest it (compared without case, "_" or "-"), best first.
+NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "timestamp": (
+        "timestamp",
+        "ts",
+        "time",
+        "created",
+        "createdat",
+        "starttime",
+        "start",
+        "datetime",
+        "date",
+        "requestcreatedat",
+        "sentat",
+        "eventtime",
+        "loggedat",
+    ),
+    "end_time": ("endtime", "end", "finishedat", "completedat", "endedat", "responsecreatedat"),
+    "latency_ms": ("latencyms", "durationms", "elapsedms", "responsetimems"),
+    "latency_s": ("latency", "latencys", "duration", "durations", "responsetime", "elapsed"),
+    "role": ("role", "sender", "author", "speaker", "from", "direction", "participant"),
+    "conversation_id": (
+        "conversationid",
+        "conversation",
+        "sessionid",
+        "session",
+        "threadid",
+        "chatid",
+        "traceid",
+        "dialogid",
+    ),
+    "status": ("status", "level", "state", "deliverystatus", "outcome"),
+    "prompt_tokens": ("prompttokens", "inputtokens", "tokensin", "tokensinput", "input"),
+    "completion_tokens": (
+        "completiontokens",
+        "outputtokens",
+        "tokensout",
+        "tokensoutput",
+        "output",
+    ),
+    "total_tokens": ("totaltokens", "tokenstotal", "total", "tokens"),
+    "error": ("error", "errorstr", "errormessage", "message", "err", "exception"),
+    "error_code": ("errorcode", "code"),
+    "ip": ("ip", "ipaddress", "clientip", "remoteaddr", "requesteripaddress", "remoteip"),
+    "country": ("country", "countrycode", "countryiso"),
+    "bot_id": ("botid", "bot", "agentid", "assistantid", "app", "application", "teamalias"),
+    "channel": ("channel", "platform", "medium"),
+    "model": ("model", "modelname", "providedmodelname"),
+    "user_id": ("userid", "user", "enduser", "customerid", "visitorid"),
+}
+#: Where a name only counts under a parent of this kind (``usage.input`` but not ``input``).
+PARENTS: Final[dict[str, tuple[str, ...]]] = {
+    "prompt_tokens": ("usage", "usagedetails", "tokens", "meta", "metrics"),
+    "completion_tokens": ("usage", "usagedetails", "tokens", "meta", "metrics"),
+    "total_tokens": ("usage", "usagedetails", "tokens", "meta", "metrics"),
+    "error": ("error", ""),
+    "error_code": ("error", "errorinformation", ""),
+}
+NUMERIC: Final = ("prompt_tokens", "completion_tokens", "total_tokens", "latency_ms", "latency_s")
+TIMES: Final = ("timestamp", "end_time")
+FAILURE_WORDS: Final = ("failure", "fail", "failed", "error", "errored", "undelivered", "timeout")
+
+
+@dataclass
+class FieldInfo:
+    path: str
+    present: int = 0
+    types: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+
+    def add(self, value: Any) -> None:
+        if value is None:
+            self.types["null"] += 1
+            return
+        self.present += 1
+        self.types[_type_name(value)] += 1
+        if len(self.values) < SAMPLE:
+            self.values.append(value)
+        text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        if text not in self.examples and len(self.examples) < 3:
+            self.examples.append(text[:40])
+
+
+@dataclass(frozen=True)
+class Inspection:
+    path: Path
+    records: int
+    fields: list[FieldInfo]
+    shape: str
+    mapping: dict[str, str]
+    failed_statuses: tuple[str, ...] | None
+
+
+def inspect_file(path: Path, sample: int = SAMPLE) -> Inspection:
+    records = _sample(path, sample)
+    if not records:
+        raise InputError("no records to inspect", str(path))
+    found: dict[str, FieldInfo] = {}
+    for record in records:
+        for key, value in _flatten(record):
+            found.setdefault(key, FieldInfo(key)).add(value)
+    fields = sorted(found.values(), key=lambda f: f.path)
+    mapping = _suggest(fields, len(records))
+    shape = "message" if "role" in mapping else "exchange"
+    if shape == "message":
+        for name in ("end_time", "latency_ms", "latency_s"):
+            mapping.pop(name, None)
+    else:
+        mapping.pop("role", None)
+    return Inspection(path, len(records), fields, shape, mapping, _failed_statuses(found, mapping))
+
+
+def inspection_text(inspection: Inspection) -> str:
+    """The fields found, as YAML comments, then the suggested config: a ready config file."""
+    lines = [
+        f"# {inspection.path}: {inspection.records} records sampled",
+        "#",
+        f"# {'field':42} {'types':18} {'present':>7}  examples",
+    ]
+    for info in inspection.fields:
+        types = ",".join(sorted(info.types))
+        share = f"{info.present / inspection.records:.0%}"
+        examples = " | ".join(info.examples)
+        lines.append(f"# {info.path:42} {types:18} {share:>7}  {examples}")
+    lines += ["#", "# Suggested config (save as botistat.yaml):", ""]
+    return "\n".join(lines) + "\n" + config_text(inspection)
+
+
+def config_text(inspection: Inspection) -> str:
+    """A ready config block (YAML) for the suggested mapping."""
+    lines = [f"record: {inspection.shape}"]
+    if inspection.failed_statuses:
+        lines.append(f"failed_statuses: [{', '.join(inspection.failed_statuses)}]")
+    lines.append("fields:")
+    for name in NAMES:
+        if name in inspection.mapping:
+            lines.append(f"  {name}: {inspection.mapping[name]}")
+    return "\n".join(lines) + "\n"
+
+
+def _suggest(fields: list[FieldInfo], records: int) -> dict[str, str]:
+    taken: set[str] = set()
+    mapping: dict[str, str] = {}
+    for canonical, names in NAMES.items():
+        best: tuple[int, int, int, str] | None = None
+        for info in fields:
+            if info.path in taken or not info.present:
+                continue
+            rank = _name_rank(canonical, info.path, names)
+            if rank is None or not _values_fit(canonical, info):
+                continue
+            # Best name first, then the field present most often, then the shallowest path.
+            key = (rank, -info.present, info.path.count("."), info.path)
+            if best is None or key < best:
+                best = key
+        if best is not None and best[1] != 0:
+            mapping[canonical] = best[3]
+            taken.add(best[3])
+    return mapping
+
+
+def _name_rank(canonical: str, path: str, names: tuple[str, ...]) -> int | None:
+    parts = path.split(".")
+    leaf = _squash(parts[-1])
+    parent = _squash(parts[-2]) if len(parts) > 1 else ""
+    if leaf not in names:
+        # A long, specific name may come with a prefix (user_api_key_team_alias).
+        suffixed = [i for i, name in enumerate(names) if len(name) >= 8 and leaf.endswith(name)]
+        return len(names) + suffixed[0] if suffixed else None
+    allowed = PARENTS.get(canonical)
+    generic = leaf in ("input", "output", "total", "tokens", "message", "code")
+    if generic and allowed is not None and parent not in allowed:
+        return None
+    if canonical == "error" and leaf == "message" and parent != "error":
+        return None
+    return names.index(leaf)
+
+
+def _values_fit(canonical: str, info: FieldInfo) -> bool:
+    values = info.values
+    if canonical in NUMERIC:
+        return all(_is_number(v) for v in values)
+    if canonical in TIMES:
+        return _mostly_times(values)
+    if canonical == "role":
+        words = {str(v).strip().lower() for v in values}
+        known = {w for ws in DEFAULT_ROLES.values() for w in ws}
+        return bool(words & known)
+    if canonical == "latency_s":
+        return all(_is_number(v) for v in values)
+    return not any(isinstance(v, dict | list) for v in values)
+
+
+def _mostly_times(values: list[Any]) -> bool:
+    import polars as pl
+
+    from botistat.ingest.timestamps import parse_timestamp_series
+
+    texts = pl.Series(
+        [str(v) for v in values if not isinstance(v, bool | dict | list)], dtype=pl.String
+    )
+    if texts.is_empty():
+        return False
+    parsed = parse_timestamp_series(texts)
+    if parsed.null_count() > len(texts) * 0.1:
+        return False
+    # Numbers are epochs only if they land in a plausible era (2000 to 2100).
+    years = parsed.dt.year().drop_nulls()
+    return bool(years.min() >= 2000 and years.max() <= 2100)  # type: ignore[operator]
+
+
+def _failed_statuses(
+    found: dict[str, FieldInfo], mapping: dict[str, str]
+) -> tuple[str, ...] | None:
+    status = mapping.get("status")
+    if status is None:
+        return None
+    words = {str(v).strip().lower() for v in found[status].values}
+    extra = sorted(w for w in words if w in FAILURE_WORDS and w not in DEFAULT_FAILED_STATUSES)
+    return (*DEFAULT_FAILED_STATUSES, *extra) if extra else None
+
+
+def _sample(path: Path, sample: int) -> list[dict[str, Any]]:
+    fmt, compressed = format_for(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", str(path)) from exc
+    if compressed or raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    text = raw.decode("utf-8", "replace").lstrip("\ufeff")
+    if fmt is None:
+        fmt = "jsonl" if text.lstrip()[:1] == "{" else "csv"
+    records: list[dict[str, Any]] = []
+    if fmt == "jsonl":
+        for line in text.splitlines():
+            if len(records) >= sample:
+                break
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                records.append(value)
+        return records
+    reader = csv.DictReader(io.StringIO(text), delimiter="\t" if fmt == "tsv" else ",")
+    for row in reader:
+        if len(records) >= sample:
+            break
+        records.append({k.strip(): (v if v != "" else None) for k, v in row.items() if k})
+    return records
+
+
+def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, child in value.items():
+        path = f"{prefix}{key}"
+        if isinstance(child, dict) and child:
+            items += _flatten(child, path + ".")
+        else:
+            items.append((path, child))
+    return items
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()) is not None
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[_\-\s]", "", name).lower()
