@@ -120,12 +120,18 @@ def memory(days: int) -> list[tuple[int, float]]:
                 "model": ["m"] * per_minute,
                 "latency_ms": [None] * per_minute,
                 "exchange": [False] * per_minute,
+                "cost": [None] * per_minute,
+                "cache_read_tokens": [None] * per_minute,
+                "cache_write_tokens": [None] * per_minute,
             },
             schema_overrides={
                 "timestamp": pl.Datetime("us", "UTC"),
                 "role": pl.Enum(["user", "bot", "other"]),
                 "total_tokens": pl.Int64,
                 "latency_ms": pl.Float64,
+                "cost": pl.Float64,
+                "cache_read_tokens": pl.Int64,
+                "cache_write_tokens": pl.Int64,
             },
         )
         monitor.add(frame)

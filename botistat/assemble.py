@@ -14,6 +14,7 @@ from botistat.geo.addresses import REASONS
 from botistat.geo.names import country_name
 from botistat.ingest.stats import IngestSummary
 from botistat.metrics.buckets import BUCKET, merge_bucket_volume, merge_contributors
+from botistat.metrics.cost import merge_cost
 from botistat.metrics.countries import (
     REASON_COLUMNS,
     merge_country_counts,
@@ -24,6 +25,7 @@ from botistat.metrics.grouping import GROUP, group_label
 from botistat.metrics.response import response_summary
 from botistat.metrics.volume import merge_volume
 from botistat.model import (
+    Cost,
     Countries,
     CountryAggregate,
     CountryRow,
@@ -33,11 +35,13 @@ from botistat.model import (
     InputSummary,
     Messages,
     Metrics,
+    ModelCost,
     Report,
     ResponseTimes,
     Spike,
     TimelinePoint,
     Tokens,
+    UnpricedModel,
 )
 from botistat.spike_report import SpikeSettings, find_report_spikes
 
@@ -76,10 +80,17 @@ class Partials:
     buckets_overall: pl.DataFrame
     contributors: pl.DataFrame
     contributors_overall: pl.DataFrame
+    cost: pl.DataFrame
+    cost_overall: pl.DataFrame
+    merged: pl.DataFrame
 
 
 def assemble_report(
-    ingest: IngestSummary, options: Options, partials: Partials, source: CountrySourceInfo
+    ingest: IngestSummary,
+    options: Options,
+    partials: Partials,
+    source: CountrySourceInfo,
+    prices: str = "",
 ) -> Report:
     keys = [GROUP] if options.by else []
     totals = merge_volume(partials.volume.lazy().drop(keys), []).collect().row(0, named=True)
@@ -100,8 +111,9 @@ def assemble_report(
             merge_contributors(partials.contributors_overall.lazy(), []).collect(),
             options.spikes,
         ),
+        cost_summary(merge_cost(partials.cost_overall.lazy(), []).collect(), prices),
     )
-    groups = _groups(partials, options, source) if keys else ()
+    groups = _groups(partials, options, source, prices) if keys else ()
     buckets = merge_bucket_volume(partials.buckets_overall.lazy(), []).collect()
     summary = InputSummary(
         files=len(ingest.files),
@@ -115,6 +127,7 @@ def assemble_report(
         since=options.since,
         until=options.until,
         shapes=ingest.shapes,
+        merged=int(partials.merged["merged"].sum()),
     )
     return Report(
         input=summary,
@@ -149,13 +162,16 @@ def _timeline(buckets: pl.DataFrame, seconds: int) -> tuple[TimelinePoint, ...]:
     return tuple(points)
 
 
-def _groups(partials: Partials, options: Options, source: CountrySourceInfo) -> tuple[Group, ...]:
+def _groups(
+    partials: Partials, options: Options, source: CountrySourceInfo, prices: str
+) -> tuple[Group, ...]:
     keys = [GROUP]
     top = options.top
     replies = partials.replies.lazy()
     buckets = _by_group(merge_bucket_volume(partials.buckets.lazy(), keys).collect())
     contributors = _by_group(merge_contributors(partials.contributors.lazy(), keys).collect())
     reply_rows = _by_group(partials.replies)
+    costs = _by_group(merge_cost(partials.cost.lazy(), keys).collect())
     speed = _by_group(response_summary(replies, keys).collect())
     counts = _by_group(merge_country_counts(partials.countries.lazy(), keys).collect())
     users = _by_group(merge_country_users(partials.users.lazy(), keys).collect())
@@ -183,7 +199,8 @@ def _groups(partials: Partials, options: Options, source: CountrySourceInfo) -> 
             contributors[key] if key in contributors else partials.contributors.clear(),
             options.spikes,
         )
-        metrics = _metrics(row, summary, countries, spikes)
+        cost = cost_summary(costs[key] if key in costs else partials.cost.clear(), prices)
+        metrics = _metrics(row, summary, countries, spikes, cost)
         groups.append(Group(key=group_label(key), metrics=metrics))
     return tuple(groups)
 
@@ -209,6 +226,7 @@ def _metrics(
     speed: dict[str, Any],
     countries: Countries,
     spikes: tuple[Spike, ...] = (),
+    cost: Cost | None = None,
 ) -> Metrics:
     bot_records = totals["bot_records"]
     return Metrics(
@@ -232,6 +250,8 @@ def _metrics(
             completion=totals["tokens_completion"],
             total=totals["tokens_total"],
             error=totals["tokens_error"],
+            cache_read=totals["tokens_cache_read"],
+            cache_write=totals["tokens_cache_write"],
         ),
         errors=Errors(
             transactions=totals["errors_transactions"],
@@ -239,6 +259,7 @@ def _metrics(
         ),
         countries=countries,
         spikes=spikes,
+        cost=cost or Cost(),
     )
 
 
@@ -291,6 +312,39 @@ def _countries(
         other=_aggregate(rest, known_messages),
         unknown=_aggregate(unknown, None),
         unknown_reasons=reasons,
+        source=source,
+    )
+
+
+def cost_summary(rows: pl.DataFrame, source: str) -> Cost:
+    """Total, per model (most expensive first) and the unpriced models of one scope."""
+    by_model = []
+    unpriced = []
+    for row in rows.sort("model", nulls_last=True).iter_rows(named=True):
+        usd = float(row["usd_log"] or 0) + float(row["usd_table"] or 0)
+        kinds = [
+            k for k, n in (("log", row["log_records"]), (row["price"], row["table_records"])) if n
+        ]
+        if kinds:
+            by_model.append(ModelCost(row["model"], usd, row["records"], "+".join(map(str, kinds))))
+        if row["unpriced_records"]:
+            unpriced.append(
+                UnpricedModel(
+                    model=row["model"],
+                    records=row["unpriced_records"],
+                    prompt_tokens=row["unpriced_prompt_tokens"],
+                    completion_tokens=row["unpriced_completion_tokens"],
+                    total_tokens=row["unpriced_total_tokens"],
+                    cache_read_tokens=row["unpriced_cache_read_tokens"],
+                    cache_write_tokens=row["unpriced_cache_write_tokens"],
+                )
+            )
+    by_model.sort(key=lambda item: -item.usd)
+    return Cost(
+        total_usd=sum(item.usd for item in by_model),
+        partial=bool(unpriced),
+        by_model=tuple(by_model),
+        unpriced_models=tuple(unpriced),
         source=source,
     )
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botistat.errors import ConfigError
 from botistat.presets import PRESETS, SHAPES, Preset, preset_named
-from botistat.schema import FIELDS, ROLE_BOT, ROLE_USER
+from botistat.schema import FIELDS, MESSAGE_ID_PARTS, ROLE_BOT, ROLE_USER
 
 CONFIG_FILENAME: Final = "botistat.yaml"
 ENV_CONFIG_DIR: Final = "BOTISTAT_CONFIG_DIR"
@@ -42,7 +42,9 @@ TOP_LEVEL_KEYS: Final = (
     "record",
     "preset",
     "sources",
+    "prices",
 )
+PRICE_KEYS: Final = ("input", "output", "cache_read", "cache_write")
 SOURCE_KEYS: Final = ("glob", "record", "preset", "fields")
 EMAIL_KEYS: Final = (
     "host",
@@ -59,7 +61,15 @@ EMAIL_KEYS: Final = (
     "ca_file",
 )
 SECURITY_MODES: Final = ("starttls", "ssl", "none")
-SPIKE_KEYS: Final = ("bucket", "window", "sensitivity", "min_ratio", "min_tokens", "cooldown")
+SPIKE_KEYS: Final = (
+    "bucket",
+    "window",
+    "sensitivity",
+    "min_ratio",
+    "min_tokens",
+    "min_cost",
+    "cooldown",
+)
 GEOIP_KEYS: Final = ("database",)
 
 
@@ -72,6 +82,7 @@ class SpikeConfig:
     sensitivity: float | None = None
     min_ratio: float | None = None
     min_tokens: float | None = None
+    min_cost: float | None = None
     cooldown: int | None = None
 
 
@@ -112,9 +123,7 @@ class SourceRule:
 class Config:
     """Validated settings. ``fields`` maps every canonical field to the name used in the logs."""
 
-    fields: Mapping[str, str] = field(
-        default_factory=lambda: MappingProxyType({name: name for name in FIELDS})
-    )
+    fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(default_fields()))
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: DEFAULT_ROLES)
     failed_statuses: tuple[str, ...] = DEFAULT_FAILED_STATUSES
     timezone: str = "UTC"
@@ -129,7 +138,16 @@ class Config:
     preset: str | None = None
     #: Per-input settings: the first rule whose glob matches an input applies to it.
     sources: tuple[SourceRule, ...] = ()
+    #: Model name or glob -> USD per 1M tokens (input, output, cache_read, cache_write).
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     path: Path | None = None
+
+    @property
+    def merges_messages(self) -> bool:
+        """Records sharing a message id are merged only when a message id is mapped."""
+        return "message_id" in self.fields or any(
+            "message_id" in rule.fields for rule in self.sources
+        )
 
     def for_source(self, name: str) -> Config:
         """The settings for one input: a matching ``sources:`` rule's mapping and shape."""
@@ -217,6 +235,7 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
     if "failed_statuses" in section:
         failed = _lowered_list(section["failed_statuses"], "failed_statuses", where)
     sources = _source_rules(section.get("sources"), where)
+    prices = _prices(section.get("prices"), where)
 
     timezone = section.get("timezone", "UTC")
     if not isinstance(timezone, str):
@@ -252,6 +271,7 @@ def parse_config(data: Any, path: Path | None = None) -> Config:
         record=record,
         preset=preset.name if preset else None,
         sources=sources,
+        prices=prices,
         path=path,
     )
 
@@ -267,17 +287,36 @@ def _preset(value: Any, key: str, where: str) -> Preset | None:
     return found
 
 
+def default_fields() -> dict[str, str]:
+    """Every canonical field under its own name, except the message id: merging records that
+    share an id happens only when the config names the id field."""
+    return {name: name for name in FIELDS if name != "message_id"}
+
+
 def _fields(value: Any, preset: Preset | None, key: str, where: str) -> Mapping[str, str]:
     """Default names, then the preset's mapping, then the config's, key by key."""
-    fields = {name: name for name in FIELDS}
+    fields = default_fields()
     if preset is not None:
         fields.update(preset.fields)
     for name, path in _mapping(value, key, where).items():
         if name not in FIELDS:
             _unknown_key(f"{key}.{name}", FIELDS, where)
+        if name == "message_id" and isinstance(path, list):
+            fields.update(_message_id_parts(path, f"{key}.{name}", where))
+            continue
         fields[name] = _path_string(path, f"{key}.{name}", where)
     _check_nesting(fields, where)
     return MappingProxyType(fields)
+
+
+def _message_id_parts(paths: list[Any], key: str, where: str) -> dict[str, str]:
+    """``message_id: [message.id, requestId]``: the id is those fields together."""
+    if not 1 <= len(paths) <= len(MESSAGE_ID_PARTS):
+        raise ConfigError(f"{key} takes 1 to {len(MESSAGE_ID_PARTS)} field names", where)
+    return {
+        part: _path_string(path, f"{key}[{index}]", where)
+        for index, (part, path) in enumerate(zip(MESSAGE_ID_PARTS, paths, strict=False))
+    }
 
 
 def _record(value: Any, preset: Preset | None, key: str, where: str) -> str:
@@ -286,6 +325,26 @@ def _record(value: Any, preset: Preset | None, key: str, where: str) -> str:
     if value not in SHAPES:
         raise ConfigError(f"{key} must be one of {', '.join(SHAPES)}, not {value!r}", where)
     return str(value)
+
+
+def _prices(value: Any, where: str) -> Mapping[str, Mapping[str, float]]:
+    if value is None:
+        return MappingProxyType({})
+    table = _mapping(value, "prices", where)
+    prices: dict[str, Mapping[str, float]] = {}
+    for model, entry in table.items():
+        rates = _mapping(entry, f"prices.{model}", where)
+        _reject_unknown(rates, PRICE_KEYS, f"prices.{model}.", where)
+        for required in ("input", "output"):
+            if required not in rates:
+                raise ConfigError(f"prices.{model} needs {required} (USD per 1M tokens)", where)
+        checked: dict[str, float] = {}
+        for key, rate in rates.items():
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
+                raise ConfigError(f"prices.{model}.{key} must be USD per 1M tokens, >= 0", where)
+            checked[key] = float(rate)
+        prices[model] = MappingProxyType(checked)
+    return MappingProxyType(prices)
 
 
 def _source_rules(value: Any, where: str) -> tuple[SourceRule, ...]:
@@ -317,9 +376,9 @@ def apply_preset(config: Config, name: str) -> Config:
     """``--preset NAME``: the preset's mapping under the config's own ``fields:``."""
     preset = _preset(name, "--preset", "--preset")
     assert preset is not None
-    fields = {name: name for name in FIELDS}
+    fields = default_fields()
     fields.update(preset.fields)
-    defaults = {n: n for n in FIELDS}
+    defaults = default_fields()
     # Keep what the config file mapped explicitly (anything not at its default name).
     fields.update({k: v for k, v in config.fields.items() if defaults.get(k) != v})
     _check_nesting(fields, "--preset")
@@ -394,7 +453,7 @@ def _spike_config(section: dict[str, Any], where: str) -> SpikeConfig:
     if bucket is not None and not isinstance(bucket, str):
         raise ConfigError("spikes.bucket must be a duration such as 5m or 1h", where)
     numbers: dict[str, float | None] = {}
-    for key in ("window", "sensitivity", "min_ratio", "min_tokens", "cooldown"):
+    for key in ("window", "sensitivity", "min_ratio", "min_tokens", "min_cost", "cooldown"):
         value = section.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise ConfigError(f"spikes.{key} must be a number", where)
@@ -411,6 +470,7 @@ def _spike_config(section: dict[str, Any], where: str) -> SpikeConfig:
         sensitivity=numbers["sensitivity"],
         min_ratio=numbers["min_ratio"],
         min_tokens=numbers["min_tokens"],
+        min_cost=numbers["min_cost"],
         cooldown=None if numbers["cooldown"] is None else int(numbers["cooldown"]),
     )
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from botistat.metrics.buckets import CONTRIBUTOR_FIELDS
 from botistat.metrics.volume import record_tokens
+from botistat.pricing import PriceBook, record_cost
 from botistat.schema import ROLE_BOT, ROLE_OTHER, ROLE_USER
 from botistat.spike_report import ERROR_RATE_FLOOR, MIN_BOT_RECORDS, MIN_REPLIES
 from botistat.spikes import Baseline, DetectorSettings, baseline
@@ -22,8 +23,13 @@ from botistat.spikes import Baseline, DetectorSettings, baseline
 if TYPE_CHECKING:
     import polars as pl
 
-METRICS: Final = ("tokens", "response_ms.p95", "errors.rate")
-LABELS: Final = {"tokens": "token", "response_ms.p95": "reply time (p95)", "errors.rate": "error"}
+METRICS: Final = ("tokens", "cost.usd", "response_ms.p95", "errors.rate")
+LABELS: Final = {
+    "tokens": "token",
+    "cost.usd": "cost",
+    "response_ms.p95": "reply time (p95)",
+    "errors.rate": "error",
+}
 TOP: Final = 5
 #: Columns of the canonical records the monitor reads.
 COLUMNS: Final = [
@@ -39,12 +45,16 @@ COLUMNS: Final = [
     "model",
     "latency_ms",
     "exchange",
+    "cost",
+    "cache_read_tokens",
+    "cache_write_tokens",
 ]
 
 
 @dataclass
 class _Bucket:
     tokens: float = 0.0
+    cost: float = 0.0
     bot_records: int = 0
     errors: int = 0
     replies: list[float] = field(default_factory=list)
@@ -55,6 +65,8 @@ class _Bucket:
     def value(self, metric: str) -> float | None:
         if metric == "tokens":
             return self.tokens
+        if metric == "cost.usd":
+            return self.cost
         if metric == "errors.rate":
             return self.errors / self.bot_records if self.bot_records >= MIN_BOT_RECORDS else None
         if len(self.replies) < MIN_REPLIES:
@@ -135,10 +147,16 @@ class MonitorSettings:
     sensitivity: float = 5.0
     min_ratio: float = 2.0
     min_tokens: float = 5000.0
+    min_cost: float = 1.0
     cooldown: int = 2
 
     def detector(self, metric: str) -> DetectorSettings:
-        floor = {"tokens": self.min_tokens, "errors.rate": ERROR_RATE_FLOOR}.get(metric, 0.0)
+        floors = {
+            "tokens": self.min_tokens,
+            "cost.usd": self.min_cost,
+            "errors.rate": ERROR_RATE_FLOOR,
+        }
+        floor = floors.get(metric, 0.0)
         return DetectorSettings(
             window=self.window, sensitivity=self.sensitivity, min_ratio=self.min_ratio, floor=floor
         )
@@ -147,8 +165,9 @@ class MonitorSettings:
 class LiveMonitor:
     """Fold record batches into buckets; :meth:`check` returns the alerts due now."""
 
-    def __init__(self, settings: MonitorSettings) -> None:
+    def __init__(self, settings: MonitorSettings, prices: PriceBook | None = None) -> None:
         self.settings = settings
+        self._prices = prices or PriceBook()
         self._buckets: dict[int, _Bucket] = {}
         self._last: dict[str, tuple[datetime, str]] = {}
         self._open: int | None = None
@@ -171,6 +190,11 @@ class LiveMonitor:
             (pl.col("timestamp").dt.epoch("s") // seconds).alias("bucket"),
             record_tokens().alias("tokens"),
         )
+        models = messages.select(pl.col("model").unique().drop_nulls())
+        rates = models.with_columns(self._prices.rates(models.get_column("model")))
+        messages = messages.join(rates, on="model", how="left").with_columns(
+            pl.coalesce(pl.col("cost"), record_cost()).fill_null(0.0).alias("usd")
+        )
         self.records += messages.height
         latest = frame["timestamp"].max()
         if isinstance(latest, datetime) and (self._latest is None or latest > self._latest):
@@ -179,18 +203,20 @@ class LiveMonitor:
         is_bot = pl.col("role") == ROLE_BOT
         totals = messages.group_by("bucket").agg(
             pl.col("tokens").sum(),
+            pl.col("usd").sum(),
             is_bot.sum().alias("bots"),
             (is_bot & pl.col("error")).sum().alias("errors"),
         )
         first = totals["bucket"].min()
         if isinstance(first, int) and (self._first is None or first < self._first):
             self._first = first
-        for bucket_id, tokens, bots, errors in totals.iter_rows():
+        for bucket_id, tokens, usd, bots, errors in totals.iter_rows():
             if oldest is not None and bucket_id < oldest:
                 self.late += 1
                 continue
             bucket = self._buckets.setdefault(bucket_id, _Bucket())
             bucket.tokens += tokens or 0
+            bucket.cost += usd or 0.0
             bucket.bot_records += bots
             bucket.errors += errors
         for name in CONTRIBUTOR_FIELDS:
@@ -288,6 +314,16 @@ class LiveMonitor:
 
     def _close(self, bucket_id: int) -> list[WatchEvent]:
         events = []
+        for metric in METRICS:
+            if metric in self._active:
+                continue
+            # A bucket can close before its data is folded in (a slow batch, a short bucket):
+            # judge it now, so its spike is still reported.
+            value = self._value(bucket_id, metric)
+            level = self._baseline(bucket_id, metric)
+            if value is not None and level is not None and value > level.threshold:
+                self._active[metric] = _Active(started=self._start(bucket_id), peak=value)
+                events.append(self._event("spike", metric, bucket_id, value, level))
         for metric, active in list(self._active.items()):
             value = self._value(bucket_id, metric)
             level = self._baseline(bucket_id, metric)
@@ -386,6 +422,8 @@ def _show(metric: str, value: float | None) -> str:
         return f"{value * 100:.1f}%"
     if metric.startswith("response_ms"):
         return f"{value:,.0f} ms"
+    if metric == "cost.usd":
+        return f"${value:,.2f}"
     return f"{value:,.0f} tokens"
 
 

@@ -32,10 +32,48 @@ class ResponseTimes:
 
 @dataclass(frozen=True)
 class Tokens:
+    """``total`` is prompt + completion (or the logged total); cache tokens are beside it."""
+
     prompt: int = 0
     completion: int = 0
     total: int = 0
     error: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """What one model cost; ``source`` says where the prices came from."""
+
+    model: str | None
+    usd: float
+    records: int
+    source: str  # "log", "config", "genai-prices" or a mix such as "log+genai-prices"
+
+
+@dataclass(frozen=True)
+class UnpricedModel:
+    """A model with tokens but no price (or records with no prompt/completion split)."""
+
+    model: str | None
+    records: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+
+
+@dataclass(frozen=True)
+class Cost:
+    """USD spent; ``partial`` when some tokens could not be priced (see ``unpriced_models``)."""
+
+    total_usd: float = 0.0
+    partial: bool = False
+    by_model: tuple[ModelCost, ...] = ()
+    unpriced_models: tuple[UnpricedModel, ...] = ()
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +174,7 @@ class Metrics:
     errors: Errors = Errors()
     countries: Countries = Countries()
     spikes: tuple[Spike, ...] = ()
+    cost: Cost = Cost()
 
 
 @dataclass(frozen=True)
@@ -154,6 +193,8 @@ class InputSummary:
     until: datetime | None = None
     #: Valid records read per shape: ("message", n), ("exchange", m).
     shapes: tuple[tuple[str, int], ...] = ()
+    #: Records folded into another that shared its message id.
+    merged: int = 0
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,15 @@ from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, RegistrySource
 from botistat.ingest import Scan
 from botistat.metrics.buckets import CONTRIBUTOR_FIELDS, bucket_contributors, bucket_volume
+from botistat.metrics.cost import cost_by_model, model_rates
 from botistat.metrics.countries import country_counts, country_users
 from botistat.metrics.grouping import GROUP, group_expr
+from botistat.metrics.merge import merge_repeated, merged_count
 from botistat.metrics.response import response_times
 from botistat.metrics.volume import volume
 from botistat.model import Report
 from botistat.partition import spill
+from botistat.pricing import PriceBook
 from botistat.schema import GROUP_FIELDS, canonical_schema
 from botistat.spikes import (
     DEFAULT_MIN_RATIO,
@@ -49,6 +52,10 @@ METRIC_COLUMNS = (
     "model",
     "latency_ms",
     "exchange",
+    "cost",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "message_id",
 )
 
 
@@ -74,10 +81,15 @@ class ReportOptions:
     #: (see :mod:`botistat.partition`). The numbers are the same either way.
     partitions: int = 0
     spikes: SpikeOptions = SpikeOptions()
+    #: Fold records that share a message id into one (only when the config maps the id).
+    merge_messages: bool = False
 
 
 def build_report(
-    scan: Scan, options: ReportOptions, countries: CountrySource | None = None
+    scan: Scan,
+    options: ReportOptions,
+    countries: CountrySource | None = None,
+    prices: PriceBook | None = None,
 ) -> Report:
     """Run every metric over ``scan`` and assemble the :class:`Report`.
 
@@ -90,6 +102,7 @@ def build_report(
     import polars as pl
 
     source = countries or RegistrySource()
+    book = prices or PriceBook()
     columns = list(METRIC_COLUMNS)
     if options.by in GROUP_FIELDS and options.by not in columns:
         columns.append(options.by)
@@ -102,25 +115,34 @@ def build_report(
                 parts = [_empty_keyed()]
             table = lookup_table(pl.concat(parts), source).collect().lazy()
             resolved = [_resolve(part, table, options) for part in parts]
-            partials = _collect_partials(resolved, keys, options)
+            partials = _collect_partials(resolved, keys, options, book)
     else:
         # Explicit caches make every query share one read of the inputs; the time range and
         # the union of the columns the queries need are still pushed down into the scan.
         keyed = keyed.cache()
         resolved = [_resolve(keyed, lookup_table(keyed, source), options)]
-        partials = _collect_partials(resolved, keys, options)
-    return assemble_report(scan.stats.summary(), options, partials, source.info)
+        partials = _collect_partials(resolved, keys, options, book)
+    return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
 
 
-def _resolve(keyed: pl.LazyFrame, table: pl.LazyFrame, options: ReportOptions) -> pl.LazyFrame:
+def _resolve(
+    keyed: pl.LazyFrame, table: pl.LazyFrame, options: ReportOptions
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The part with countries, merged repeats and group keys; and how many were merged."""
     frame = resolve_countries(keyed, table)
+    merged = merged_count(keyed)
+    if options.merge_messages:
+        frame = merge_repeated(frame)
     if options.by:
         frame = frame.with_columns(group_expr(options.by, options.timezone))
-    return frame.cache()
+    return frame.cache(), merged
 
 
 def _collect_partials(
-    parts: list[pl.LazyFrame], keys: list[str], options: ReportOptions
+    parts: list[tuple[pl.LazyFrame, pl.LazyFrame]],
+    keys: list[str],
+    options: ReportOptions,
+    book: PriceBook,
 ) -> Partials:
     import polars as pl
 
@@ -128,7 +150,8 @@ def _collect_partials(
     from_user = (GROUP,) if options.by == "country" else ()
     seconds = options.spikes.bucket_seconds
     collected: list[list[pl.DataFrame]] = []
-    for part in parts:
+    for part, merged in parts:
+        rates = model_rates(part, book)
         queries = [
             volume(part, keys),
             response_times(part, keys, from_user),
@@ -140,12 +163,15 @@ def _collect_partials(
             bucket_volume(part, [], seconds),
             _contributors(part, keys, seconds),
             _contributors(part, [], seconds),
+            cost_by_model(part, keys, rates),
+            cost_by_model(part, [], rates),
+            merged,
         ]
         # The in-memory engine runs the shared scan once and feeds every query from its
         # cache; the streaming engine would pull the source once per query.
         collected.append(pl.collect_all(queries, engine="in-memory"))
-    merged = [pl.concat(kind) for kind in zip(*collected, strict=True)]
-    return Partials(*merged)
+    combined = [pl.concat(kind) for kind in zip(*collected, strict=True)]
+    return Partials(*combined)
 
 
 def _contributors(part: pl.LazyFrame, keys: list[str], seconds: int) -> pl.LazyFrame:

@@ -28,7 +28,15 @@ FIELDS: Final = (
     "end_time",
     "latency_ms",
     "latency_s",
+    # Token accounting: prompt caching, a cost logged by a gateway, repeated usage.
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost",
+    "message_id",
 )
+CACHE_FIELDS: Final = ("cache_read_tokens", "cache_write_tokens")
+#: Extra parts of a composite message id (``fields.message_id`` given as a list).
+MESSAGE_ID_PARTS: Final = ("message_id", "message_id_2", "message_id_3")
 REQUIRED_FIELDS: Final = ("timestamp", "role")
 TOKEN_FIELDS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
 #: Plain text fields that are passed through unchanged (stripped of surrounding blanks).
@@ -64,6 +72,10 @@ def canonical_schema() -> dict[str, pl.DataType]:
         schema[name] = pl.Int64()
     for name in TEXT_FIELDS:
         schema[name] = pl.String()
+    for name in CACHE_FIELDS:
+        schema[name] = pl.Int64()
+    schema["cost"] = pl.Float64()
+    schema["message_id"] = pl.String()
     # Set for the bot message of an exchange-shaped record: its own response time.
     schema["latency_ms"] = pl.Float64()
     schema["exchange"] = pl.Boolean()

@@ -141,7 +141,14 @@ def test_message_volume(cli: CliRunner, logs: Path) -> None:
 
 def test_tokens_and_errors(cli: CliRunner, logs: Path) -> None:
     doc = report_json(cli, str(logs))
-    assert doc["tokens"] == {"prompt": 287, "completion": 68, "total": 385, "error": 65}
+    assert doc["tokens"] == {
+        "prompt": 287,
+        "completion": 68,
+        "total": 385,
+        "error": 65,
+        "cache_read": 0,
+        "cache_write": 0,
+    }
     assert doc["errors"]["transactions"] == 2
     assert doc["errors"]["rate"] == pytest.approx(2 / 7, rel=1e-12)
 

@@ -125,6 +125,7 @@ def test_json_keys_are_the_metric_names() -> None:
         "errors",
         "countries",
         "spikes",
+        "cost",
         "timeline",
         "by",
         "groups",

@@ -34,6 +34,9 @@ def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "completion_tokens": None,
         "latency_ms": None,
         "exchange": False,
+        "cost": None,
+        "cache_read_tokens": None,
+        "cache_write_tokens": None,
     }
     full = [{**base, "total_tokens": None, "bot_id": "b", "model": "m", **row} for row in rows]
     schema = {name: canonical_schema()[name] for name in full[0]}
@@ -183,7 +186,7 @@ class Watch:
         self.stderr: list[str] = []
         threading.Thread(target=self._read_events, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
-        self.wait_for(lambda: any("watching" in line for line in self.stderr), "start")
+        self.wait_for(lambda: any("watching" in line for line in self.stderr), "start", 30.0)
 
     def _read_events(self) -> None:
         assert self.process.stdout is not None
@@ -195,7 +198,7 @@ class Watch:
         for line in self.process.stderr:
             self.stderr.append(line)
 
-    def wait_for(self, condition: Any, what: str, timeout: float = 10.0) -> None:
+    def wait_for(self, condition: Any, what: str, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
@@ -354,3 +357,33 @@ def test_live_view_renders_the_open_bucket_and_alerts() -> None:
     assert "3 file(s) followed" in text
     assert "botistat: token spike at 12:10 UTC" in text
     assert sparkline([0.0, 1.0, None, 8.0]) == "▁▁ █"
+
+
+def test_monitor_alerts_on_cost() -> None:
+    from botistat.pricing import ModelPrice, PriceBook
+
+    book = PriceBook({"m": ModelPrice(input=0.0, output=1_000_000.0)}, use_package=False)
+    monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=10, min_tokens=10**9), book)
+    for minute in range(10):
+        rows = turn(START + timedelta(minutes=minute), f"c{minute}", 0)
+        rows[1]["completion_tokens"] = 2  # $2 a minute
+        monitor.add(frame(rows))
+        assert monitor.check(START + timedelta(minutes=minute, seconds=30)) == []
+    rows = turn(START + timedelta(minutes=10), "pricey", 0)
+    rows[1]["completion_tokens"] = 40  # $40
+    monitor.add(frame(rows))
+    events = monitor.check(START + timedelta(minutes=10, seconds=5))
+    assert [(e.kind, e.metric, e.value) for e in events] == [("spike", "cost.usd", 40.0)]
+    assert events[0].text().startswith("botistat: cost spike at 12:10 UTC: $40.00")
+
+
+def test_monitor_reports_a_spike_whose_bucket_closed_before_its_data_came() -> None:
+    monitor = LiveMonitor(SETTINGS)
+    for minute in range(10):
+        monitor.add(frame(turn(START + timedelta(minutes=minute), f"c{minute}", 2000)))
+        monitor.check(START + timedelta(minutes=minute, seconds=30))
+    monitor.check(START + timedelta(minutes=10, seconds=59))
+    # The burst of minute 10 is folded in only after minute 10 is over.
+    monitor.add(frame(turn(START + timedelta(minutes=10, seconds=50), "late", 30_000)))
+    events = monitor.check(START + timedelta(minutes=11, seconds=1))
+    assert [(e.kind, e.bucket_start) for e in events] == [("spike", START + timedelta(minutes=10))]

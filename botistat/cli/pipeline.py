@@ -14,6 +14,7 @@ from botistat.cli.options import InputFormat
 from botistat.config import Config, validate_timezone
 from botistat.errors import ConfigError
 from botistat.model import Comparison, Report
+from botistat.pricing import ModelPrice, PriceBook
 from botistat.report import ReportOptions, SpikeOptions, build_report
 from botistat.schema import GROUP_KEYS
 from botistat.timerange import named_range, parse_span, parse_time, previous_period
@@ -106,11 +107,13 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
         timezone=settings.timezone,
         partitions=partitions_for(sources, budget),
         spikes=spike_options(request.spikes, settings, "1h"),
+        merge_messages=settings.merges_messages,
     )
+    prices = price_book(settings)
     countries = open_country_source(request.geoip_db, settings.geoip_database)
     with progress_bar(sum(s.size or 0 for s in sources)) as on_progress:
         scan = scan_sources(sources, settings, strict=request.strict, progress=on_progress)
-        report = build_report(scan, options, countries)
+        report = build_report(scan, options, countries, prices)
     if report.input.records == 0:
         warn("no records found in the input")
     if report.input.skipped:
@@ -126,9 +129,25 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
             scan_sources(sources, settings, strict=request.strict),
             replace(options, since=before, until=after),
             countries,
+            prices,
         )
         report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
     return report
+
+
+def price_book(settings: Config) -> PriceBook:
+    """Config prices over the genai-prices table."""
+    overrides = {
+        model: ModelPrice(
+            input=rates["input"],
+            output=rates["output"],
+            cache_read=rates.get("cache_read"),
+            cache_write=rates.get("cache_write"),
+            source="config",
+        )
+        for model, rates in settings.prices.items()
+    }
+    return PriceBook(overrides)
 
 
 def _period(request: ReportRequest, zone: str) -> tuple[datetime | None, datetime | None]:

@@ -46,6 +46,15 @@ def watch(
     sensitivity: SensitivityOption = None,
     min_ratio: MinRatioOption = None,
     min_tokens: MinTokensOption = None,
+    min_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--min-cost",
+            min=0,
+            help="Cost spike: at least this many USD in the bucket. Default: 1.",
+            show_default=False,
+        ),
+    ] = None,
     cooldown: Annotated[
         int | None,
         typer.Option(
@@ -93,7 +102,7 @@ def watch(
     Ctrl-C stops it (exit 130), as does SIGTERM (exit 0).
     """
     with user_errors():
-        from botistat.cli.pipeline import SpikeRequest, spike_options
+        from botistat.cli.pipeline import SpikeRequest, price_book, spike_options
         from botistat.config import load_settings
         from botistat.ingest.sources import Format
         from botistat.live import LiveMonitor, MonitorSettings
@@ -111,8 +120,10 @@ def watch(
                 sensitivity=spikes.sensitivity,
                 min_ratio=spikes.min_ratio,
                 min_tokens=spikes.min_tokens,
+                min_cost=min_cost if min_cost is not None else settings.spikes.min_cost or 1.0,
                 cooldown=cooldown or settings.spikes.cooldown or 2,
-            )
+            ),
+            price_book(settings),
         )
         chosen = fmt or (WatchFormat.live if is_terminal(sys.stdout) else WatchFormat.jsonl)
         sinks: list[Sink] = []

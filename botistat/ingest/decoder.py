@@ -66,7 +66,7 @@ class SourceDecoder:
         self._present = dict.fromkeys(self._required, 0)
         computed = {"latency_ms", "exchange"}
         self._typed = sorted((set(self.columns) | set(REQUIRED_FIELDS)) - computed)
-        self._raw_fields = raw_fields_for(self._typed)
+        self._raw_fields = raw_fields_for(self._typed, self.config)
         if self._exchange:
             self._raw_fields |= set(LATENCY_FIELDS)
         mapping = FieldMapping(self.config.fields)

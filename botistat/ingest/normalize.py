@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Final
 from botistat.config import Config
 from botistat.ingest.timestamps import parse_timestamp, parse_timestamp_series
 from botistat.schema import (
+    CACHE_FIELDS,
+    MESSAGE_ID_PARTS,
     REQUIRED_FIELDS,
     ROLE_OTHER,
     TEXT_FIELDS,
@@ -24,16 +26,25 @@ RAW_INPUTS: Final[dict[str, tuple[str, ...]]] = {
     "failed": ("status",),
     "error": ("error", "error_code"),
     "country": ("country",),
-    **{name: (name,) for name in TOKEN_FIELDS + TEXT_FIELDS},
+    **{name: (name,) for name in TOKEN_FIELDS + TEXT_FIELDS + CACHE_FIELDS},
+    "cost": ("cost",),
+    "message_id": MESSAGE_ID_PARTS,
 }
 #: Values of an ``error`` field that mean "no error".
 FALSE_WORDS: Final = ("false", "0", "no", "none", "null")
 
 
-def raw_fields_for(columns: list[str]) -> set[str]:
-    """The raw fields needed to compute these canonical columns (plus the required ones)."""
+def raw_fields_for(columns: list[str], config: Config | None = None) -> set[str]:
+    """The raw fields needed to compute these canonical columns (plus the required ones).
+
+    A message id is read only when the config maps one (merging repeated usage is opt-in).
+    """
     wanted = set(REQUIRED_FIELDS)
     for column in columns:
+        if column == "message_id":
+            if config is not None:
+                wanted.update(p for p in MESSAGE_ID_PARTS if p in config.fields)
+            continue
         wanted.update(RAW_INPUTS[column])
     return wanted
 
@@ -53,10 +64,21 @@ def canonical_exprs(config: Config, columns: list[str]) -> list[pl.Expr]:
         "error": _error_flag(pl.col("error"), pl.col("error_code")),
         "country": _clean(pl.col("country")).str.to_uppercase(),
     }
-    for name in TOKEN_FIELDS:
+    for name in TOKEN_FIELDS + CACHE_FIELDS:
         exprs[name] = _count(pl.col(name))
     for name in TEXT_FIELDS:
         exprs[name] = _clean(pl.col(name))
+    exprs["cost"] = pl.col("cost").str.strip_chars().cast(pl.Float64, strict=False)
+    parts = [p for p in MESSAGE_ID_PARTS if p in config.fields]
+    exprs["message_id"] = (
+        pl.when(pl.any_horizontal(_clean(pl.col(p)).is_not_null() for p in parts))
+        .then(
+            pl.concat_str([_clean(pl.col(p)) for p in parts], separator="\x1f", ignore_nulls=True)
+        )
+        .otherwise(None)
+        if parts
+        else pl.lit(None, pl.String)
+    )
     return [exprs[name].cast(schema[name]).alias(name) for name in columns]
 
 

@@ -46,6 +46,8 @@ def volume(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
         message_sum(pl.col("prompt_tokens").fill_null(0)).alias("tokens_prompt"),
         message_sum(pl.col("completion_tokens").fill_null(0)).alias("tokens_completion"),
         message_sum(record_tokens()).alias("tokens_total"),
+        message_sum(pl.col("cache_read_tokens").fill_null(0)).alias("tokens_cache_read"),
+        message_sum(pl.col("cache_write_tokens").fill_null(0)).alias("tokens_cache_write"),
         record_tokens().filter(is_message & error).sum().alias("tokens_error"),
         (is_bot & error).sum().alias("errors_transactions"),
         is_bot.sum().alias("bot_records"),

@@ -10,6 +10,7 @@ from botistat.geo.addresses import REASONS
 from botistat.model import (
     SCHEMA_VERSION,
     Contributor,
+    Cost,
     Countries,
     InputSummary,
     Metrics,
@@ -59,6 +60,30 @@ def metrics_document(metrics: Metrics) -> dict[str, Any]:
         "errors": asdict(metrics.errors),
         "countries": countries_document(metrics.countries),
         "spikes": [spike_document(spike) for spike in metrics.spikes],
+        "cost": cost_document(metrics.cost),
+    }
+
+
+def cost_document(cost: Cost) -> dict[str, Any]:
+    return {
+        "total_usd": cost.total_usd,
+        "partial": cost.partial,
+        "by_model": [asdict(item) for item in cost.by_model],
+        "unpriced_models": [
+            {
+                "model": item.model,
+                "records": item.records,
+                "tokens": {
+                    "prompt": item.prompt_tokens,
+                    "completion": item.completion_tokens,
+                    "total": item.total_tokens,
+                    "cache_read": item.cache_read_tokens,
+                    "cache_write": item.cache_write_tokens,
+                },
+            }
+            for item in cost.unpriced_models
+        ],
+        "source": cost.source,
     }
 
 
@@ -113,6 +138,7 @@ def input_document(summary: InputSummary) -> dict[str, Any]:
         "since": iso_time(summary.since),
         "until": iso_time(summary.until),
         "shapes": {"message": 0, "exchange": 0} | dict(summary.shapes),
+        "merged": summary.merged,
     }
 
 
@@ -130,6 +156,9 @@ def scalar_metrics(metrics: Metrics) -> dict[str, float | int | None]:
     for section, values in metrics_document(metrics).items():
         if section == "spikes":
             flat["spikes.count"] = len(values)
+            continue
+        if section == "cost":
+            flat["cost.total_usd"] = values["total_usd"]
             continue
         if section == "countries":
             flat["countries.other.countries"] = values["other"]["countries"]

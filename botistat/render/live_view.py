@@ -30,6 +30,7 @@ def live_view(monitor: LiveMonitor, files: int, events: Sequence[dict[str, Any]]
         table.add_column(column, justify="right" if column != "Window" else "left")
     for metric, label in (
         ("tokens", "tokens"),
+        ("cost.usd", "cost USD"),
         ("response_ms.p95", "p95 reply ms"),
         ("errors.rate", "error rate"),
     ):
@@ -56,4 +57,6 @@ def _fmt(metric: str, value: float | None) -> str:
         return "-"
     if metric == "errors.rate":
         return f"{value * 100:.1f}%"
+    if metric == "cost.usd":
+        return f"{value:,.2f}"
     return f"{value:,.0f}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from botistat.model import Contributor, Countries, Metrics, Report
+from botistat.model import Contributor, Countries, Metrics, Report, UnpricedModel
 from botistat.render.document import iso_time
 
 NONE = "-"
@@ -41,6 +41,7 @@ def report_sections(report: Report) -> list[Section]:
         messages_section(report.metrics),
         response_section(report.metrics),
         tokens_section(report.metrics),
+        cost_section(report.metrics),
         countries_section(report.metrics.countries),
     ]
     if report.previous is not None:
@@ -174,9 +175,44 @@ def response_section(metrics: Metrics) -> Section:
 
 def tokens_section(metrics: Metrics) -> Section:
     t = metrics.tokens
-    row = (count(t.prompt), count(t.completion), count(t.total), count(t.error))
-    columns = ("Prompt", "Completion", "Total", "Error tokens")
-    return Section("Tokens", columns, (row,), frozenset(range(4)))
+    row = (
+        count(t.prompt),
+        count(t.completion),
+        count(t.total),
+        count(t.error),
+        count(t.cache_read),
+        count(t.cache_write),
+    )
+    columns = ("Prompt", "Completion", "Total", "Error tokens", "Cache read", "Cache write")
+    return Section("Tokens", columns, (row,), frozenset(range(6)))
+
+
+def cost_section(metrics: Metrics) -> Section:
+    """USD per model, then the models that could not be priced (with their tokens)."""
+    cost = metrics.cost
+    rows = [
+        (item.model or "(no model)", count(item.records), item.source, usd(item.usd))
+        for item in cost.by_model
+    ]
+    rows += [
+        (item.model or "(no model)", count(item.records), "unpriced", _unpriced_tokens(item))
+        for item in cost.unpriced_models
+    ]
+    partial = " (partial: some tokens have no price)" if cost.partial else ""
+    note = f"Total {usd(cost.total_usd)}{partial}. Prices: {cost.source}." if cost.source else ""
+    columns = ("Model", "Messages", "Priced from", "Cost (USD)")
+    return Section("Cost", columns, tuple(rows), frozenset({1, 3}), note)
+
+
+def _unpriced_tokens(item: UnpricedModel) -> str:
+    inputs = item.prompt_tokens + item.cache_read_tokens + item.cache_write_tokens
+    if inputs or item.completion_tokens:
+        return f"{count(inputs)} in, {count(item.completion_tokens)} out"
+    return f"{count(item.total_tokens)} tokens, no split"
+
+
+def usd(value: float) -> str:
+    return f"${value:,.2f}" if abs(value) >= 1 or value == 0 else f"${value:,.4f}"
 
 
 def countries_section(countries: Countries) -> Section:
@@ -270,9 +306,10 @@ def input_lines(report: Report) -> list[str]:
     span = ""
     if i.first_timestamp is not None:
         span = f", {iso_time(i.first_timestamp)} to {iso_time(i.last_timestamp)}"
+    merged = f", {count(i.merged)} merged" if i.merged else ""
     lines = [
         f"Read {count(i.files)} file(s): {count(i.records)} records, "
-        f"{count(i.skipped)} skipped, {count(i.ignored)} ignored{span}"
+        f"{count(i.skipped)} skipped, {count(i.ignored)} ignored{merged}{span}"
     ]
     lines += [f"  skipped {example}" for example in i.skipped_examples]
     if i.skipped > len(i.skipped_examples):
