@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botistat.metrics.volume import record_tokens
 from botistat.pricing import PriceBook, rates_type, record_cost
 from botistat.schema import CACHE_FIELDS, ROLE_OTHER, TOKEN_FIELDS
 
@@ -52,7 +53,10 @@ def cost_by_model(frame: pl.LazyFrame, by: list[str], rates: pl.LazyFrame) -> pl
             *(
                 pl.col(name).filter(unpriced).fill_null(0).sum().alias(f"unpriced_{name}")
                 for name in UNPRICED_TOKENS
+                if name != "total_tokens"
             ),
+            # As in tokens.total: the logged total, else prompt + completion.
+            record_tokens().filter(unpriced).sum().alias("unpriced_total_tokens"),
             pl.col("rates").struct.field("price_source").drop_nulls().first().alias("price"),
         )
     )
