@@ -80,8 +80,8 @@ class Partials:
     buckets_overall: pl.DataFrame
     contributors: pl.DataFrame
     contributors_overall: pl.DataFrame
+    #: Per group and model; the overall cost is their sum (each record is in one group).
     cost: pl.DataFrame
-    cost_overall: pl.DataFrame
     merged: pl.DataFrame
 
 
@@ -111,7 +111,7 @@ def assemble_report(
             merge_contributors(partials.contributors_overall.lazy(), []).collect(),
             options.spikes,
         ),
-        cost_summary(merge_cost(partials.cost_overall.lazy(), []).collect(), prices),
+        cost_summary(merge_cost(partials.cost.lazy().drop(keys), []).collect(), prices),
     )
     groups = _groups(partials, options, source, prices) if keys else ()
     buckets = merge_bucket_volume(partials.buckets_overall.lazy(), []).collect()

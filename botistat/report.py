@@ -164,7 +164,6 @@ def _collect_partials(
             _contributors(part, keys, seconds),
             _contributors(part, [], seconds),
             cost_by_model(part, keys, rates),
-            cost_by_model(part, [], rates),
             merged,
         ]
         # The in-memory engine runs the shared scan once and feeds every query from its

@@ -9,13 +9,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from botistat.metrics.volume import record_tokens
-from botistat.pricing import PriceBook, rates_type, record_cost
+from botistat.pricing import PER_TOKENS, PriceBook, rates_type
 from botistat.schema import CACHE_FIELDS, ROLE_OTHER, TOKEN_FIELDS
 
 if TYPE_CHECKING:
     import polars as pl
 
 UNPRICED_TOKENS = (*TOKEN_FIELDS, *CACHE_FIELDS)
+#: The token counts a price table prices (a total alone cannot be priced), with their rate.
+TOKEN_RATES = {
+    "prompt_tokens": "input",
+    "completion_tokens": "output",
+    "cache_read_tokens": "cache_read",
+    "cache_write_tokens": "cache_write",
+}
+PRICED_TOKENS = tuple(TOKEN_RATES)
 
 
 def model_rates(frame: pl.LazyFrame, book: PriceBook) -> pl.LazyFrame:
@@ -33,32 +41,63 @@ def model_rates(frame: pl.LazyFrame, book: PriceBook) -> pl.LazyFrame:
 
 
 def cost_by_model(frame: pl.LazyFrame, by: list[str], rates: pl.LazyFrame) -> pl.LazyFrame:
+    """Cost and unpriced tokens per (group and) model.
+
+    A model's rates are the same for all its records, so the token counts are summed first
+    and priced after: the join and the arithmetic run on one row per model, not per record.
+    """
     import polars as pl
 
     logged = pl.col("cost")
-    priced = record_cost()
+    from_table = logged.is_null()
+    split = pl.any_horizontal(pl.col(name).is_not_null() for name in PRICED_TOKENS)
     has_tokens = pl.any_horizontal(pl.col(name).fill_null(0) > 0 for name in UNPRICED_TOKENS)
-    unpriced = logged.is_null() & priced.is_null() & has_tokens
-    return (
+    # Unpriced either way: no split to price. Unpriced only if the model has no rates: split.
+    no_split = from_table & ~split & has_tokens
+    splittable = from_table & split & has_tokens
+    sums = (
         frame.filter(pl.col("role") != ROLE_OTHER)
-        .join(rates, on="model", how="left")
         .group_by([*by, "model"])
         .agg(
             pl.len().alias("records"),
             logged.fill_null(0).sum().alias("usd_log"),
             logged.is_not_null().sum().alias("log_records"),
-            priced.filter(logged.is_null()).sum().alias("usd_table"),
-            (logged.is_null() & priced.is_not_null()).sum().alias("table_records"),
-            unpriced.sum().alias("unpriced_records"),
+            (from_table & split).sum().alias("split_records"),
             *(
-                pl.col(name).filter(unpriced).fill_null(0).sum().alias(f"unpriced_{name}")
-                for name in UNPRICED_TOKENS
-                if name != "total_tokens"
+                pl.col(name).filter(from_table).fill_null(0).sum().alias(name)
+                for name in PRICED_TOKENS
             ),
-            # As in tokens.total: the logged total, else prompt + completion.
-            record_tokens().filter(unpriced).sum().alias("unpriced_total_tokens"),
-            pl.col("rates").struct.field("price_source").drop_nulls().first().alias("price"),
+            no_split.sum().alias("no_split_records"),
+            record_tokens().filter(no_split).sum().alias("no_split_total"),
+            splittable.sum().alias("splittable_records"),
+            record_tokens().filter(splittable).sum().alias("splittable_total"),
+            *(
+                pl.col(name).filter(splittable).fill_null(0).sum().alias(f"splittable_{name}")
+                for name in PRICED_TOKENS
+            ),
         )
+    )
+    rated = pl.col("rates").is_not_null()
+    rate = pl.col("rates").struct.field
+
+    def unpriced(name: str, splittable: str, always: pl.Expr) -> pl.Expr:
+        return (always + pl.when(rated).then(0).otherwise(pl.col(splittable))).alias(name)
+
+    usd = pl.sum_horizontal(
+        pl.col(name) * rate(TOKEN_RATES[name]).fill_null(0) for name in PRICED_TOKENS
+    )
+    return sums.join(rates, on="model", how="left").select(
+        *by,
+        "model",
+        "records",
+        "usd_log",
+        "log_records",
+        pl.when(rated).then(usd / PER_TOKENS).otherwise(0.0).alias("usd_table"),
+        pl.when(rated).then(pl.col("split_records")).otherwise(0).alias("table_records"),
+        unpriced("unpriced_records", "splittable_records", pl.col("no_split_records")),
+        *(unpriced(f"unpriced_{name}", f"splittable_{name}", pl.lit(0)) for name in PRICED_TOKENS),
+        unpriced("unpriced_total_tokens", "splittable_total", pl.col("no_split_total")),
+        rate("price_source").alias("price"),
     )
 
 
