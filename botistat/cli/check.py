@@ -98,16 +98,15 @@ def check(
                 "give --threshold 'errors.rate < 2%' or a thresholds: list in the config",
             )
         request = ReportRequest(
-            paths,
-            config,
-            since,
-            until,
-            by,
-            10,
-            input_format,
-            strict,
-            geoip_db,
-            memory_budget,
+            paths=paths,
+            config=config,
+            since=since,
+            until=until,
+            by=by,
+            input_format=input_format,
+            strict=strict,
+            geoip_db=geoip_db,
+            memory_budget=memory_budget,
             period=PeriodRequest(range_name, tz),
         )
         result = evaluate(thresholds, make_report(request, settings), allow_empty=allow_empty)

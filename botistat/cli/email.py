@@ -106,16 +106,14 @@ def email(
                 "no recipients", "--to", "give --to ADDRESS or email.to in the config"
             )
         request = ReportRequest(
-            paths,
-            config,
-            since,
-            until,
-            None,
-            10,
-            input_format,
-            strict,
-            geoip_db,
-            memory_budget,
+            paths=paths,
+            config=config,
+            since=since,
+            until=until,
+            input_format=input_format,
+            strict=strict,
+            geoip_db=geoip_db,
+            memory_budget=memory_budget,
             period=PeriodRequest(range_name, tz, compare is not None),
         )
         report = make_report(request, settings)

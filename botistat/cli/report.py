@@ -98,18 +98,18 @@ def report(
 
         spikes = SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens)
         request = ReportRequest(
-            paths,
-            config,
-            since,
-            until,
-            by,
-            top,
-            input_format,
-            strict,
-            geoip_db,
-            memory_budget,
-            spikes,
-            PeriodRequest(range_name, tz, compare is not None),
+            paths=paths,
+            config=config,
+            since=since,
+            until=until,
+            by=by,
+            top=top,
+            input_format=input_format,
+            strict=strict,
+            geoip_db=geoip_db,
+            memory_budget=memory_budget,
+            spikes=spikes,
+            period=PeriodRequest(range_name, tz, compare is not None),
         )
         result = make_report(request, load_settings(config, preset))
         chosen = _output_format(fmt, output)

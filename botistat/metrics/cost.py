@@ -55,27 +55,26 @@ def cost_by_model(frame: pl.LazyFrame, by: list[str], rates: pl.LazyFrame) -> pl
     # Unpriced either way: no split to price. Unpriced only if the model has no rates: split.
     no_split = from_table & ~split & has_tokens
     splittable = from_table & split & has_tokens
-    sums = (
-        frame.filter(pl.col("role") != ROLE_OTHER)
-        .group_by([*by, "model"])
-        .agg(
-            pl.len().alias("records"),
-            logged.fill_null(0).sum().alias("usd_log"),
-            logged.is_not_null().sum().alias("log_records"),
-            (from_table & split).sum().alias("split_records"),
-            *(
-                pl.col(name).filter(from_table).fill_null(0).sum().alias(name)
-                for name in PRICED_TOKENS
-            ),
-            no_split.sum().alias("no_split_records"),
-            record_tokens().filter(no_split).sum().alias("no_split_total"),
-            splittable.sum().alias("splittable_records"),
-            record_tokens().filter(splittable).sum().alias("splittable_total"),
-            *(
-                pl.col(name).filter(splittable).fill_null(0).sum().alias(f"splittable_{name}")
-                for name in PRICED_TOKENS
-            ),
-        )
+
+    def where(mask: pl.Expr, value: pl.Expr) -> pl.Expr:
+        return pl.when(mask).then(value).otherwise(0)
+
+    # Per-record values become columns first, so the group-by is one plain sum per column.
+    values = frame.filter(pl.col("role") != ROLE_OTHER).select(
+        *by,
+        "model",
+        logged.fill_null(0).alias("usd_log"),
+        logged.is_not_null().alias("log_records"),
+        (from_table & split).alias("split_records"),
+        *(where(from_table, pl.col(name)).alias(name) for name in PRICED_TOKENS),
+        no_split.alias("no_split_records"),
+        where(no_split, record_tokens()).alias("no_split_total"),
+        splittable.alias("splittable_records"),
+        where(splittable, record_tokens()).alias("splittable_total"),
+        *(where(splittable, pl.col(name)).alias(f"splittable_{name}") for name in PRICED_TOKENS),
+    )
+    sums = values.group_by([*by, "model"]).agg(
+        pl.len().alias("records"), pl.exclude(*by, "model").fill_null(0).sum()
     )
     rated = pl.col("rates").is_not_null()
     rate = pl.col("rates").struct.field
