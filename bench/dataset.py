@@ -3,8 +3,8 @@
 Generated with Polars expressions (no Python loop per record), so 10M records take seconds.
 Each variant holds the same records split into daily-ish files:
 
-- ``jsonl/``: JSON Lines; timestamps as ISO with ``Z``, ISO with an offset, naive ISO and
-  epoch-millisecond strings (mixed within files), plus one file with numeric epoch millis;
+- ``jsonl/``: JSON Lines; timestamps in eight styles mixed within files (see
+  ``_timestamp_text``), plus one file with numeric epoch milliseconds;
 - ``csv/``: the same records as CSV with a different column order;
 - ``gz/``: the JSON Lines files gzip-compressed.
 
