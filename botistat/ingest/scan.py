@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botistat.config import Config
-from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, source_blocks
+from botistat.ingest.blocks import CSV_BLOCK_SIZE, DEFAULT_BLOCK_SIZE, source_blocks
 from botistat.ingest.decoder import Decoded, SourceDecoder, format_of
 from botistat.ingest.sources import Source
 from botistat.ingest.stats import IngestStats
@@ -43,7 +43,7 @@ def scan_sources(
     *,
     strict: bool = False,
     progress: ProgressCallback | None = None,
-    block_size: int = DEFAULT_BLOCK_SIZE,
+    block_size: int | None = None,
 ) -> Scan:
     """Build the canonical LazyFrame over ``sources``; nothing is read until it is collected."""
     from polars.io.plugins import register_io_source
@@ -68,7 +68,7 @@ class _Reader:
         stats: IngestStats,
         strict: bool,
         progress: ProgressCallback | None,
-        block_size: int,
+        block_size: int | None,
     ) -> None:
         self._sources = sources
         self._config = config
@@ -106,7 +106,8 @@ class _Reader:
         input order.
         """
         quote = b'"' if source.format in ("csv", "tsv") else None
-        blocks = source_blocks(source, quote=quote, block_size=self._block_size)
+        size = self._block_size or (CSV_BLOCK_SIZE if quote else DEFAULT_BLOCK_SIZE)
+        blocks = source_blocks(source, quote=quote, block_size=size)
         first = next(blocks, None)
         if first is None:
             return
