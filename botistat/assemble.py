@@ -43,7 +43,7 @@ from botistat.model import (
     Tokens,
     UnpricedModel,
 )
-from botistat.spike_report import SpikeSettings, find_report_spikes
+from botistat.spike_report import SpikeSettings, find_report_spikes, reply_p95
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -71,7 +71,9 @@ class Partials:
     """Partial results of every partition, concatenated."""
 
     volume: pl.DataFrame
-    replies: pl.DataFrame
+    #: One row per reply, the only partial that grows with the input: with partitions its
+    #: rows wait on disk and each summary reads just the columns it needs.
+    replies: pl.LazyFrame
     countries: pl.DataFrame
     countries_overall: pl.DataFrame
     users: pl.DataFrame
@@ -94,7 +96,8 @@ def assemble_report(
 ) -> Report:
     keys = [GROUP] if options.by else []
     totals = merge_volume(partials.volume.lazy().drop(keys), []).collect().row(0, named=True)
-    replies = partials.replies.lazy()
+    replies = partials.replies
+    seconds = options.spikes.bucket_seconds
     overall = _metrics(
         totals,
         response_summary(replies.drop(keys), []).collect().row(0, named=True),
@@ -107,7 +110,7 @@ def assemble_report(
         ),
         find_report_spikes(
             merge_bucket_volume(partials.buckets_overall.lazy(), []).collect(),
-            partials.replies,
+            reply_p95(replies, [], seconds).collect(),
             merge_contributors(partials.contributors_overall.lazy(), []).collect(),
             options.spikes,
         ),
@@ -167,10 +170,11 @@ def _groups(
 ) -> tuple[Group, ...]:
     keys = [GROUP]
     top = options.top
-    replies = partials.replies.lazy()
+    replies = partials.replies
     buckets = _by_group(merge_bucket_volume(partials.buckets.lazy(), keys).collect())
     contributors = _by_group(merge_contributors(partials.contributors.lazy(), keys).collect())
-    reply_rows = _by_group(partials.replies)
+    p95s = reply_p95(replies, keys, options.spikes.bucket_seconds).collect()
+    reply_rows = _by_group(p95s)
     costs = _by_group(merge_cost(partials.cost.lazy(), keys).collect())
     speed = _by_group(response_summary(replies, keys).collect())
     counts = _by_group(merge_country_counts(partials.countries.lazy(), keys).collect())
@@ -195,7 +199,7 @@ def _groups(
         summary = speed_rows.row(0, named=True) if speed_rows is not None else {}
         spikes = find_report_spikes(
             buckets[key] if key in buckets else partials.buckets.clear(),
-            reply_rows[key] if key in reply_rows else partials.replies.clear(),
+            reply_rows[key] if key in reply_rows else p95s.clear(),
             contributors[key] if key in contributors else partials.contributors.clear(),
             options.spikes,
         )

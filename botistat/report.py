@@ -115,13 +115,16 @@ def build_report(
                 parts = [_empty_keyed()]
             table = lookup_table(pl.concat(parts), source).collect().lazy()
             resolved = [_resolve(part, table, options) for part in parts]
-            partials = _collect_partials(resolved, keys, options, book)
-    else:
-        # Explicit caches make every query share one read of the inputs; the time range and
-        # the union of the columns the queries need are still pushed down into the scan.
-        keyed = keyed.cache()
-        resolved = [_resolve(keyed, lookup_table(keyed, source), options)]
-        partials = _collect_partials(resolved, keys, options, book)
+            partials = _collect_partials(resolved, keys, options, book, Path(directory))
+            # Inside the directory: the replies are read from it.
+            return assemble_report(
+                scan.stats.summary(), options, partials, source.info, book.source
+            )
+    # Explicit caches make every query share one read of the inputs; the time range and the
+    # union of the columns the queries need are still pushed down into the scan.
+    keyed = keyed.cache()
+    resolved = [_resolve(keyed, lookup_table(keyed, source), options)]
+    partials = _collect_partials(resolved, keys, options, book)
     return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
 
 
@@ -143,34 +146,45 @@ def _collect_partials(
     keys: list[str],
     options: ReportOptions,
     book: PriceBook,
+    spill_to: Path | None = None,
 ) -> Partials:
+    """Every partial result of every part; with ``spill_to``, the replies go to disk there."""
     import polars as pl
 
     # A reply's country is its user's: in a country breakdown it joins the user's group.
     from_user = (GROUP,) if options.by == "country" else ()
     seconds = options.spikes.bucket_seconds
-    collected: list[list[pl.DataFrame]] = []
-    for part, merged in parts:
+    collected: dict[str, list[pl.DataFrame]] = {}
+    reply_files: list[Path] = []
+    for index, (part, merged) in enumerate(parts):
         rates = model_rates(part, book)
-        queries = [
-            volume(part, keys),
-            response_times(part, keys, from_user),
-            country_counts(part, keys),
-            country_counts(part, []),
-            country_users(part, keys),
-            country_users(part, []),
-            bucket_volume(part, keys, seconds),
-            bucket_volume(part, [], seconds),
-            _contributors(part, keys, seconds),
-            _contributors(part, [], seconds),
-            cost_by_model(part, keys, rates),
-            merged,
-        ]
+        replies = response_times(part, keys, from_user)
+        if spill_to is not None:
+            reply_files.append(spill_to / f"replies-{index}.parquet")
+            replies = replies.sink_parquet(reply_files[-1], compression="lz4", lazy=True)
+        queries = {
+            "volume": volume(part, keys),
+            "replies": replies,
+            "countries": country_counts(part, keys),
+            "countries_overall": country_counts(part, []),
+            "users": country_users(part, keys),
+            "users_overall": country_users(part, []),
+            "buckets": bucket_volume(part, keys, seconds),
+            "buckets_overall": bucket_volume(part, [], seconds),
+            "contributors": _contributors(part, keys, seconds),
+            "contributors_overall": _contributors(part, [], seconds),
+            "cost": cost_by_model(part, keys, rates),
+            "merged": merged,
+        }
         # The in-memory engine runs the shared scan once and feeds every query from its
         # cache; the streaming engine would pull the source once per query.
-        collected.append(pl.collect_all(queries, engine="in-memory"))
-    combined = [pl.concat(kind) for kind in zip(*collected, strict=True)]
-    return Partials(*combined)
+        results = pl.collect_all(list(queries.values()), engine="in-memory")
+        for name, result in zip(queries, results, strict=True):
+            collected.setdefault(name, []).append(result)
+    combined = {name: pl.concat(frames) for name, frames in collected.items()}
+    replies_of_all = pl.scan_parquet(reply_files) if reply_files else combined.pop("replies").lazy()
+    combined.pop("replies", None)
+    return Partials(replies=replies_of_all, **combined)
 
 
 def _contributors(part: pl.LazyFrame, keys: list[str], seconds: int) -> pl.LazyFrame:

@@ -47,11 +47,12 @@ class _Series:
 
 def find_report_spikes(
     volume: pl.DataFrame,
-    replies: pl.DataFrame,
+    reply_p95: pl.DataFrame,
     contributors: pl.DataFrame,
     options: SpikeSettings,
 ) -> tuple[Spike, ...]:
-    """Spikes of one scope, from its bucket volume, its replies and its contributors."""
+    """Spikes of one scope, from its bucket volume, its p95 reply time per bucket (see
+    :func:`reply_p95`) and its contributors."""
     import polars as pl
 
     if volume.is_empty():
@@ -63,7 +64,7 @@ def find_report_spikes(
     starts = [first + i * step for i in range(count)]
     grid = pl.DataFrame({BUCKET: starts}, schema={BUCKET: volume.schema[BUCKET]})
     table = grid.join(volume, on=BUCKET, how="left").join(
-        _reply_p95(replies, options.bucket_seconds), on=BUCKET, how="left"
+        reply_p95.select(BUCKET, "p95"), on=BUCKET, how="left"
     )
     tokens = [float(v or 0) for v in table["tokens"].to_list()]
     rates = [
@@ -113,20 +114,16 @@ def _with_floor(settings: DetectorSettings, floor: float) -> DetectorSettings:
     )
 
 
-def _reply_p95(replies: pl.DataFrame, seconds: int) -> pl.DataFrame:
+def reply_p95(replies: pl.LazyFrame, by: list[str], seconds: int) -> pl.LazyFrame:
+    """The p95 reply time of each (group and) bucket with at least ``MIN_REPLIES`` replies."""
     import polars as pl
 
     ms = pl.col("response_ms")
-    return (
-        replies.lazy()
-        .group_by(pl.col("reply_at").dt.truncate(f"{seconds}s").alias(BUCKET))
-        .agg(
-            pl.when(pl.len() >= MIN_REPLIES)
-            .then(ms.quantile(0.95, interpolation="linear"))
-            .otherwise(None)
-            .alias("p95")
-        )
-        .collect()
+    return replies.group_by(*by, pl.col("reply_at").dt.truncate(f"{seconds}s").alias(BUCKET)).agg(
+        pl.when(pl.len() >= MIN_REPLIES)
+        .then(ms.quantile(0.95, interpolation="linear"))
+        .otherwise(None)
+        .alias("p95")
     )
 
 
