@@ -96,28 +96,29 @@ def assemble_report(
 ) -> Report:
     keys = [GROUP] if options.by else []
     totals = merge_volume(partials.volume.lazy().drop(keys), []).collect().row(0, named=True)
-    replies = partials.replies
-    seconds = options.spikes.bucket_seconds
+    # The replies grow with the input (with partitions they are on disk): one collect
+    # reads them once for all their summaries.
+    speed, reply_countries, p95s = _reply_summaries(partials.replies, [], options)
+    buckets = merge_bucket_volume(partials.buckets_overall.lazy(), []).collect()
     overall = _metrics(
         totals,
-        response_summary(replies.drop(keys), []).collect().row(0, named=True),
+        speed.row(0, named=True),
         _countries(
             merge_country_counts(partials.countries_overall.lazy(), []).collect(),
             merge_country_users(partials.users_overall.lazy(), []).collect(),
-            reply_times_by_country(replies, []).collect(),
+            reply_countries,
             options.top,
             source,
         ),
         find_report_spikes(
-            merge_bucket_volume(partials.buckets_overall.lazy(), []).collect(),
-            reply_p95(replies, [], seconds).collect(),
+            buckets,
+            p95s,
             merge_contributors(partials.contributors_overall.lazy(), []).collect(),
             options.spikes,
         ),
         cost_summary(merge_cost(partials.cost.lazy().drop(keys), []).collect(), prices),
     )
     groups = _groups(partials, options, source, prices) if keys else ()
-    buckets = merge_bucket_volume(partials.buckets_overall.lazy(), []).collect()
     summary = InputSummary(
         files=len(ingest.files),
         records=totals["records"],
@@ -170,16 +171,13 @@ def _groups(
 ) -> tuple[Group, ...]:
     keys = [GROUP]
     top = options.top
-    replies = partials.replies
+    speeds, reply_country_rows, p95s = _reply_summaries(partials.replies, keys, options)
+    speed, reply_countries, reply_rows = map(_by_group, (speeds, reply_country_rows, p95s))
     buckets = _by_group(merge_bucket_volume(partials.buckets.lazy(), keys).collect())
     contributors = _by_group(merge_contributors(partials.contributors.lazy(), keys).collect())
-    p95s = reply_p95(replies, keys, options.spikes.bucket_seconds).collect()
-    reply_rows = _by_group(p95s)
     costs = _by_group(merge_cost(partials.cost.lazy(), keys).collect())
-    speed = _by_group(response_summary(replies, keys).collect())
     counts = _by_group(merge_country_counts(partials.countries.lazy(), keys).collect())
     users = _by_group(merge_country_users(partials.users.lazy(), keys).collect())
-    reply_countries = _by_group(reply_times_by_country(replies, keys).collect())
     empty_counts = merge_country_counts(partials.countries.lazy(), keys).clear().collect()
     groups = []
     volumes = merge_volume(partials.volume.lazy(), keys).collect()
@@ -207,6 +205,21 @@ def _groups(
         metrics = _metrics(row, summary, countries, spikes, cost)
         groups.append(Group(key=group_label(key), metrics=metrics))
     return tuple(groups)
+
+
+def _reply_summaries(
+    replies: pl.LazyFrame, keys: list[str], options: Options
+) -> list[pl.DataFrame]:
+    """Reply-time summary, reply times by country, and p95 per bucket, in one collect."""
+    import polars as pl
+
+    return pl.collect_all(
+        [
+            response_summary(replies, keys),
+            reply_times_by_country(replies, keys),
+            reply_p95(replies, keys, options.spikes.bucket_seconds),
+        ]
+    )
 
 
 def _by_group(frame: pl.DataFrame) -> dict[Any, pl.DataFrame]:

@@ -179,7 +179,7 @@ def _suggest(fields: list[FieldInfo], records: int) -> dict[str, str]:
             key = (rank, -info.present, info.path.count("."), info.path)
             if best is None or key < best:
                 best = key
-        if best is not None and best[1] != 0:
+        if best is not None:
             mapping[canonical] = best[3]
             taken.add(best[3])
     return mapping
@@ -212,8 +212,6 @@ def _values_fit(canonical: str, info: FieldInfo) -> bool:
         words = {str(v).strip().lower() for v in values}
         known = {w for ws in DEFAULT_ROLES.values() for w in ws}
         return bool(words & known)
-    if canonical == "latency_s":
-        return all(_is_number(v) for v in values)
     return not any(isinstance(v, dict | list) for v in values)
 
 

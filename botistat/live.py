@@ -280,7 +280,7 @@ class LiveMonitor:
     def _forget_idle_conversations(self) -> None:
         if self._latest is None or len(self._last) < 10_000:
             return
-        horizon = self._latest - self._history_span()
+        horizon = self._latest - self.history_span()
         self._last = {k: v for k, v in self._last.items() if v[0] >= horizon}
 
     # -- judging ------------------------------------------------------------------------
@@ -385,7 +385,8 @@ class LiveMonitor:
         for bucket_id in [b for b in self._buckets if b < oldest]:
             del self._buckets[bucket_id]
 
-    def _history_span(self) -> timedelta:
+    def history_span(self) -> timedelta:
+        """How far back the window of buckets and a pending reply reach."""
         return timedelta(seconds=self.settings.bucket_seconds * (self.settings.window + 1))
 
     # -- for the live view ----------------------------------------------------------------

@@ -165,25 +165,30 @@ def _collect_partials(
         queries = {
             "volume": volume(part, keys),
             "replies": replies,
-            "countries": country_counts(part, keys),
             "countries_overall": country_counts(part, []),
-            "users": country_users(part, keys),
             "users_overall": country_users(part, []),
-            "buckets": bucket_volume(part, keys, seconds),
             "buckets_overall": bucket_volume(part, [], seconds),
-            "contributors": _contributors(part, keys, seconds),
             "contributors_overall": _contributors(part, [], seconds),
             "cost": cost_by_model(part, keys, rates),
             "merged": merged,
         }
+        if keys:  # without groups, the grouped partials are the overall ones
+            queries |= {
+                "countries": country_counts(part, keys),
+                "users": country_users(part, keys),
+                "buckets": bucket_volume(part, keys, seconds),
+                "contributors": _contributors(part, keys, seconds),
+            }
         # The in-memory engine runs the shared scan once and feeds every query from its
         # cache; the streaming engine would pull the source once per query.
         results = pl.collect_all(list(queries.values()), engine="in-memory")
         for name, result in zip(queries, results, strict=True):
             collected.setdefault(name, []).append(result)
     combined = {name: pl.concat(frames) for name, frames in collected.items()}
-    replies_of_all = pl.scan_parquet(reply_files) if reply_files else combined.pop("replies").lazy()
-    combined.pop("replies", None)
+    for grouped in ("countries", "users", "buckets", "contributors"):
+        combined.setdefault(grouped, combined[f"{grouped}_overall"])
+    replies_in_memory = combined.pop("replies")
+    replies_of_all = pl.scan_parquet(reply_files) if reply_files else replies_in_memory.lazy()
     return Partials(replies=replies_of_all, **combined)
 
 

@@ -7,7 +7,7 @@ first to the last: tokens (empty buckets count 0), p95 reply time (buckets with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -105,13 +105,7 @@ def find_report_spikes(
 
 
 def _with_floor(settings: DetectorSettings, floor: float) -> DetectorSettings:
-    return DetectorSettings(
-        window=settings.window,
-        sensitivity=settings.sensitivity,
-        min_ratio=settings.min_ratio,
-        floor=floor,
-        warmup=settings.warmup,
-    )
+    return replace(settings, floor=floor)
 
 
 def reply_p95(replies: pl.LazyFrame, by: list[str], seconds: int) -> pl.LazyFrame:

@@ -37,7 +37,6 @@ UNITS: Final = {
     "G": 1e9,
 }
 TIME_UNITS: Final = ("ms", "s", "m", "h")
-COUNT_UNITS: Final = ("k", "M", "G")
 _EXPRESSION: Final = re.compile(
     r"^\s*(?P<metric>[A-Za-z_][\w.]*)\s*(?P<op><=|>=|==|!=|<|>)\s*"
     r"(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*"
@@ -140,11 +139,15 @@ def evaluate(
         scopes: list[tuple[str | None, Metrics]] = [(None, report.metrics)]
     else:
         scopes = [(group.key, group.metrics) for group in report.groups]
+    # Flattened once per scope, not once per threshold.
+    inputs = {name: getattr(report.input, name.split(".", 1)[1]) for name in INPUT_METRICS}
+    values = [{**scalar_metrics(metrics), **inputs} for _, metrics in scopes]
     empty = report.input.records == 0
     outcomes = []
     for threshold in thresholds:
-        for group, metrics in scopes:
-            actual = None if empty else _value(threshold.metric, metrics, report)
+        for (group, _), scope_values in zip(scopes, values, strict=True):
+            value = scope_values[threshold.metric]
+            actual = None if empty or value is None else float(value)
             if actual is None:
                 status: Status = "no_data"
             else:
@@ -153,14 +156,6 @@ def evaluate(
         if not scopes:
             outcomes.append(Outcome(threshold, None, None, "no_data"))
     return CheckResult(tuple(outcomes), report.by, allow_empty)
-
-
-def _value(metric: str, metrics: Metrics, report: Report) -> float | None:
-    if metric in INPUT_METRICS:
-        value: float | int | None = getattr(report.input, metric.split(".", 1)[1])
-    else:
-        value = scalar_metrics(metrics)[metric]
-    return None if value is None else float(value)
 
 
 def is_rate(metric: str) -> bool:

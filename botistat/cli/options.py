@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from botistat.schema import GROUP_KEYS
+
+if TYPE_CHECKING:
+    from botistat.ingest.sources import Format
 
 
 class InputFormat(StrEnum):
@@ -16,6 +19,11 @@ class InputFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     tsv = "tsv"
+
+    @property
+    def source_format(self) -> Format | None:
+        """The format to read inputs as; None: decide from the file name or content."""
+        return None if self is InputFormat.auto else cast("Format", self.value)
 
 
 PathsArgument = Annotated[

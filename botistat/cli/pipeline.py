@@ -97,7 +97,7 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
         settings = replace(settings, timezone=request.period.tz)
     budget = parse_size(request.memory_budget) if request.memory_budget else default_memory_budget()
     since, until = _period(request, settings.timezone)
-    fmt = None if request.input_format is InputFormat.auto else request.input_format.value
+    fmt = request.input_format.source_format
     sources = resolve_sources(request.paths, fmt)
     options = ReportOptions(
         by=request.by,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from types import FrameType
 from typing import Annotated, Any
@@ -104,7 +104,6 @@ def watch(
     with user_errors():
         from botistat.cli.pipeline import SpikeRequest, price_book, spike_options
         from botistat.config import load_settings
-        from botistat.ingest.sources import Format
         from botistat.live import LiveMonitor, MonitorSettings
         from botistat.sinks import HookSink, JsonLinesSink, Sink, exec_hook, webhook_hook
         from botistat.watching import Watcher
@@ -133,14 +132,8 @@ def watch(
             sinks.append(HookSink("--exec hook", exec_hook(exec_command)))
         if webhook:
             sinks.append(HookSink("webhook", webhook_hook(webhook)))
-        formats: dict[InputFormat, Format | None] = {
-            InputFormat.auto: None,
-            InputFormat.jsonl: "jsonl",
-            InputFormat.csv: "csv",
-            InputFormat.tsv: "tsv",
-        }
-        watcher = Watcher(paths, settings, monitor, formats[input_format])
-        history = timedelta(seconds=spikes.bucket_seconds * (spikes.window + 1))
+        watcher = Watcher(paths, settings, monitor, input_format.source_format)
+        history = monitor.history_span()
         watcher.start(backfill_since=datetime.now(UTC) - history if backfill else None)
         print(
             f"botistat: watching {len(watcher.files)} file(s); "

@@ -19,7 +19,7 @@ from botistat.ingest.csv import CsvBlockParser
 from botistat.ingest.exchange import LATENCY_FIELDS, expand_exchanges, latency_ms
 from botistat.ingest.jsonl import parse_jsonl_block
 from botistat.ingest.mapping import FieldMapping
-from botistat.ingest.normalize import normalize_block, raw_fields_for, with_missing_raw
+from botistat.ingest.normalize import BlockNormalizer, raw_fields_for, with_missing_raw
 from botistat.ingest.parsed import BadLine, ParsedBlock
 from botistat.ingest.sources import Format, Source
 from botistat.ingest.stats import IngestStats
@@ -51,6 +51,7 @@ class SourceDecoder:
     columns: list[str]
     strict: bool = False
     _parse: BlockParser = field(init=False)
+    _normalize: BlockNormalizer = field(init=False)
     _raw_fields: set[str] = field(init=False)
     _typed: list[str] = field(init=False)
     _required: tuple[str, ...] = field(init=False)
@@ -69,6 +70,7 @@ class SourceDecoder:
         self._raw_fields = raw_fields_for(self._typed, self.config)
         if self._exchange:
             self._raw_fields |= set(LATENCY_FIELDS)
+        self._normalize = BlockNormalizer(self.config, self._typed)
         mapping = FieldMapping(self.config.fields)
         if self.fmt == "jsonl":
             schema = mapping.json_schema(self._raw_fields)
@@ -88,7 +90,7 @@ class SourceDecoder:
 
         parsed = self._parse(block)
         raw = with_missing_raw(parsed.frame, self._raw_fields)
-        frame = normalize_block(raw, self.config, self._typed)
+        frame = self._normalize(raw)
         if self._exchange:
             frame = frame.with_columns(
                 latency_ms(raw, frame.get_column("timestamp"), self.config.timezone),

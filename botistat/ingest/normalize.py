@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from botistat.config import Config
-from botistat.ingest.timestamps import parse_timestamp, parse_timestamp_series
+from botistat.ingest.timestamps import parse_timestamp_series
 from botistat.schema import (
     CACHE_FIELDS,
     MESSAGE_ID_PARTS,
@@ -50,12 +50,12 @@ def raw_fields_for(columns: list[str], config: Config | None = None) -> set[str]
 
 
 def canonical_exprs(config: Config, columns: list[str]) -> list[pl.Expr]:
-    """Expressions turning raw string columns into the named canonical columns."""
+    """Expressions turning raw string columns into the named canonical columns (all but the
+    timestamp, which :class:`BlockNormalizer` parses with the faster Series cascade)."""
     import polars as pl
 
     schema = canonical_schema()
     exprs = {
-        "timestamp": parse_timestamp(pl.col("timestamp"), config.timezone),
         "role": _role(pl.col("role"), config),
         "failed": _clean(pl.col("status"))
         .str.to_lowercase()
@@ -82,17 +82,21 @@ def canonical_exprs(config: Config, columns: list[str]) -> list[pl.Expr]:
     return [exprs[name].cast(schema[name]).alias(name) for name in columns]
 
 
-def normalize_block(raw: pl.DataFrame, config: Config, columns: list[str]) -> pl.DataFrame:
-    """The canonical columns of one parsed block (raw fields it lacks read as missing).
+class BlockNormalizer:
+    """Turns parsed blocks into the canonical columns; the expressions are built once."""
 
-    Timestamps go through the Series cascade, which is faster than the general expression.
-    """
-    others = [name for name in columns if name != "timestamp"]
-    frame = raw.select(canonical_exprs(config, others))
-    if "timestamp" in columns:
-        stamps = parse_timestamp_series(raw.get_column("timestamp"), config.timezone)
-        frame = frame.with_columns(stamps.alias("timestamp"))
-    return frame.select(columns)
+    def __init__(self, config: Config, columns: list[str]) -> None:
+        self._columns = columns
+        self._timezone = config.timezone
+        self._exprs = canonical_exprs(config, [c for c in columns if c != "timestamp"])
+
+    def __call__(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """The canonical columns of one parsed block (raw fields it lacks read as missing)."""
+        frame = raw.select(self._exprs)
+        if "timestamp" in self._columns:
+            stamps = parse_timestamp_series(raw.get_column("timestamp"), self._timezone)
+            frame = frame.with_columns(stamps.alias("timestamp"))
+        return frame.select(self._columns)
 
 
 def with_missing_raw(frame: pl.DataFrame, raw_fields: set[str]) -> pl.DataFrame:

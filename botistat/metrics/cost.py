@@ -9,21 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from botistat.metrics.volume import record_tokens
-from botistat.pricing import PER_TOKENS, PriceBook, rates_type
+from botistat.pricing import PriceBook, rates_type, record_cost
 from botistat.schema import CACHE_FIELDS, ROLE_OTHER, TOKEN_FIELDS
 
 if TYPE_CHECKING:
     import polars as pl
 
 UNPRICED_TOKENS = (*TOKEN_FIELDS, *CACHE_FIELDS)
-#: The token counts a price table prices (a total alone cannot be priced), with their rate.
-TOKEN_RATES = {
-    "prompt_tokens": "input",
-    "completion_tokens": "output",
-    "cache_read_tokens": "cache_read",
-    "cache_write_tokens": "cache_write",
-}
-PRICED_TOKENS = tuple(TOKEN_RATES)
+#: The token counts a price table prices (a total alone cannot be priced).
+PRICED_TOKENS = ("prompt_tokens", "completion_tokens", *CACHE_FIELDS)
 
 
 def model_rates(frame: pl.LazyFrame, book: PriceBook) -> pl.LazyFrame:
@@ -82,16 +76,14 @@ def cost_by_model(frame: pl.LazyFrame, by: list[str], rates: pl.LazyFrame) -> pl
     def unpriced(name: str, splittable: str, always: pl.Expr) -> pl.Expr:
         return (always + pl.when(rated).then(0).otherwise(pl.col(splittable))).alias(name)
 
-    usd = pl.sum_horizontal(
-        pl.col(name) * rate(TOKEN_RATES[name]).fill_null(0) for name in PRICED_TOKENS
-    )
     return sums.join(rates, on="model", how="left").select(
         *by,
         "model",
         "records",
         "usd_log",
         "log_records",
-        pl.when(rated).then(usd / PER_TOKENS).otherwise(0.0).alias("usd_table"),
+        # The summed token columns keep their names, so a record's price formula applies.
+        record_cost().fill_null(0.0).alias("usd_table"),
         pl.when(rated).then(pl.col("split_records")).otherwise(0).alias("table_records"),
         unpriced("unpriced_records", "splittable_records", pl.col("no_split_records")),
         *(unpriced(f"unpriced_{name}", f"splittable_{name}", pl.lit(0)) for name in PRICED_TOKENS),
