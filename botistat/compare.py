@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from botistat.model import Metrics
-from botistat.render.document import scalar_metrics
 
 #: Metrics where a rise is bad news; for the rest a rise is neutral.
 WORSE_WHEN_HIGHER: Final = (
@@ -72,5 +71,8 @@ class Change:
 
 def changes(current: Metrics, previous: Metrics) -> list[Change]:
     """The change of every numeric metric, in report order."""
+    # Imported here: botistat.render imports this module (the HTML report shows changes).
+    from botistat.render.document import scalar_metrics
+
     now, before = scalar_metrics(current), scalar_metrics(previous)
     return [Change(metric, now[metric], before.get(metric)) for metric in now]

@@ -22,7 +22,7 @@ from botistat.metrics.volume import volume
 from botistat.model import Report
 from botistat.partition import spill
 from botistat.pricing import PriceBook
-from botistat.schema import GROUP_FIELDS, canonical_schema
+from botistat.schema import GROUP_FIELDS
 from botistat.spikes import (
     DEFAULT_MIN_RATIO,
     DEFAULT_MIN_TOKENS,
@@ -112,7 +112,7 @@ def build_report(
         with tempfile.TemporaryDirectory(prefix="botistat-") as directory:
             parts = spill(keyed, Path(directory), options.partitions)
             if not parts:
-                parts = [_empty_keyed()]
+                parts = [keyed.clear()]
             table = lookup_table(pl.concat(parts), source).collect().lazy()
             resolved = [_resolve(part, table, options) for part in parts]
             partials = _collect_partials(resolved, keys, options, book, Path(directory))
@@ -209,9 +209,3 @@ def _in_range(frame: pl.LazyFrame, options: ReportOptions) -> pl.LazyFrame:
     if options.until is not None:
         frame = frame.filter(pl.col("timestamp") < options.until)
     return frame
-
-
-def _empty_keyed() -> pl.LazyFrame:
-    import polars as pl
-
-    return pl.DataFrame(schema=canonical_schema()).lazy().select(METRIC_COLUMNS)

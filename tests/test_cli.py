@@ -132,6 +132,15 @@ def test_empty_input_is_a_report_of_zeros(cli: CliRunner, tmp_path: Path) -> Non
     assert doc["errors"]["rate"] is None
 
 
+def test_empty_stdin_grouped_by_channel(cli: CliRunner) -> None:
+    # Stdin has no size, so it takes the partitioned path, which must cope with no records.
+    result = invoke(cli, "report", "-", "--by", "channel", "--format", "json", input="")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["messages"]["total"] == 0
+    assert doc["groups"] == []
+
+
 def test_stdin_plain_and_gzip(cli: CliRunner) -> None:
     text = json.dumps(USER) + "\n" + json.dumps(BOT) + "\n"
     doc = json.loads(invoke(cli, "report", "-", input=text).stdout)

@@ -85,6 +85,24 @@ def test_compare_needs_a_period(cli: CliRunner, two_days: Path) -> None:
     assert clash.exit_code == 2
 
 
+def test_compare_refuses_stdin_instead_of_an_empty_previous_period(
+    cli: CliRunner, two_days: Path
+) -> None:
+    result = invoke(
+        cli,
+        "report",
+        "-",
+        "--range",
+        "yesterday",
+        "--compare",
+        "previous",
+        input=two_days.read_text(),
+    )
+    assert result.exit_code == 2
+    assert "cannot read standard input twice" in result.stderr
+    assert result.stdout == ""
+
+
 def test_tones() -> None:
     assert Change("errors.rate", 0.2, 0.1).tone == "bad"
     assert Change("response_ms.p95", 900.0, 1200.0).tone == "good"

@@ -109,6 +109,16 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
         spikes=spike_options(request.spikes, settings, "1h"),
         merge_messages=settings.merges_messages,
     )
+    if request.period.compare:
+        if since is None or until is None:
+            raise ConfigError(
+                "--compare needs a period", "--compare", "give --range, or --since (and --until)"
+            )
+        if any(source.is_stdin for source in sources):
+            # The previous period is a second pass over the inputs; stdin has gone by then.
+            raise ConfigError(
+                "--compare cannot read standard input twice", "--compare", "pass the log files"
+            )
     prices = price_book(settings)
     countries = open_country_source(request.geoip_db, settings.geoip_database)
     with progress_bar(sum(s.size or 0 for s in sources)) as on_progress:
@@ -120,10 +130,7 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
         first = report.input.skipped_examples[0] if report.input.skipped_examples else ""
         warn(f"skipped {report.input.skipped:,} malformed line(s); first: {first}")
     if request.period.compare:
-        if since is None or until is None:
-            raise ConfigError(
-                "--compare needs a period", "--compare", "give --range, or --since (and --until)"
-            )
+        assert since is not None and until is not None  # checked above
         before, after = previous_period(since, until)
         earlier = build_report(
             scan_sources(sources, settings, strict=request.strict),

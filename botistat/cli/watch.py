@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -26,6 +26,8 @@ from botistat.cli.options import (
     WindowOption,
 )
 from botistat.errors import ExitCode
+
+_T = TypeVar("_T")
 
 
 class WatchFormat(StrEnum):
@@ -112,6 +114,7 @@ def watch(
         spikes = spike_options(
             SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens), settings, "5m"
         )
+        defaults = MonitorSettings()
         monitor = LiveMonitor(
             MonitorSettings(
                 bucket_seconds=spikes.bucket_seconds,
@@ -119,8 +122,8 @@ def watch(
                 sensitivity=spikes.sensitivity,
                 min_ratio=spikes.min_ratio,
                 min_tokens=spikes.min_tokens,
-                min_cost=min_cost if min_cost is not None else settings.spikes.min_cost or 1.0,
-                cooldown=cooldown or settings.spikes.cooldown or 2,
+                min_cost=_first_set(min_cost, settings.spikes.min_cost, defaults.min_cost),
+                cooldown=_first_set(cooldown, settings.spikes.cooldown, defaults.cooldown),
             ),
             price_book(settings),
         )
@@ -183,3 +186,8 @@ def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: boo
             sink.close()
         watcher.close()
     raise typer.Exit(int(code))
+
+
+def _first_set(*values: _T | None) -> _T:
+    """The first value given (0 counts as given): command line, then config, then default."""
+    return next(value for value in values if value is not None)
