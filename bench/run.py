@@ -2,9 +2,10 @@
 
     python bench/run.py                       # 1M and 10M records, JSONL, CSV and gzip
     python bench/run.py --records 1000000 --formats jsonl
+    python bench/run.py --by hour             # also every metric per hour
 
-For each size and format: generate (or reuse) the dataset, run ``botistat report --format json
---by hour`` and the DuckDB reference (bench/reference_duckdb.py) as subprocesses, check that
+For each size and format: generate (or reuse) the dataset, run ``botistat report --format json``
+(the default report: its timeline holds the tokens per hour) and the DuckDB reference (bench/reference_duckdb.py) as subprocesses, check that
 their numbers agree, and print wall time, records/s, MB/s and peak private memory (RssAnon,
 sampled from /proc: Polars memory-maps files, and mapped pages are not private memory).
 """
@@ -97,9 +98,19 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
                 problems.append(
                     f"countries.{key}.{field}: {ours['countries'][key][field]} vs {value}"
                 )
-    hourly = {g["key"]: g["tokens"]["total"] for g in ours.get("groups", [])}
-    if hourly != theirs["hourly_tokens"]:
-        problems.append("tokens per hour differ")
+    expected = {hour: tokens for hour, tokens in theirs["hourly_tokens"].items() if tokens}
+    # The timeline lists every hour from the first to the last, empty ones as zeros.
+    timeline = {
+        point["start"][:13].replace("T", " ") + ":00": point["tokens"]
+        for point in ours["timeline"]["points"]
+        if point["tokens"]
+    }
+    if ours["timeline"]["bucket_seconds"] != 3600 or timeline != expected:
+        problems.append("tokens per hour (timeline) differ")
+    if "groups" in ours:  # with --by hour, each group is an hour
+        grouped = {g["key"]: g["tokens"]["total"] for g in ours["groups"] if g["tokens"]["total"]}
+        if grouped != expected:
+            problems.append("tokens per hour (groups) differ")
     return problems
 
 
@@ -111,8 +122,9 @@ def warm_page_cache(files: list[str]) -> None:
                 pass
 
 
-def botistat_command(paths: list[str]) -> list[str]:
-    return [sys.executable, "-m", "botistat", "report", *paths, "--format", "json", "--by", "hour"]
+def botistat_command(paths: list[str], by: str | None = None) -> list[str]:
+    grouping = ["--by", by] if by else []
+    return [sys.executable, "-m", "botistat", "report", *paths, "--format", "json", *grouping]
 
 
 def duckdb_command(fmt: str, paths: list[str]) -> list[str]:
@@ -120,12 +132,12 @@ def duckdb_command(fmt: str, paths: list[str]) -> list[str]:
     return [sys.executable, str(BENCH / "reference_duckdb.py"), kind, *paths]
 
 
-def bench(records: int, fmt: str) -> list[str]:
+def bench(records: int, fmt: str, by: str | None = None) -> list[str]:
     directory = write_dataset(records, DATA / f"{records}-v{VERSION}")
     files = sorted(str(p) for p in (directory / FORMAT_DIRS[fmt]).iterdir())
     size = sum(Path(p).stat().st_size for p in files)
     warm_page_cache(files)
-    ours = run_measured(botistat_command(files))
+    ours = run_measured(botistat_command(files, by))
     theirs = run_measured(duckdb_command(fmt, files))
     problems = compare(json.loads(ours.output), json.loads(theirs.output))
     rows = []
@@ -145,6 +157,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--formats", nargs="+", default=["jsonl", "csv", "gz"])
+    parser.add_argument(
+        "--by", help="also break botistat's report down (e.g. hour); DuckDB computes the same"
+    )
     args = parser.parse_args()
     print(
         "| records | format | MB | engine | seconds | records/s | MB/s | peak RssAnon MB | "
@@ -153,7 +168,7 @@ def main() -> None:
     print("|---:|---|---:|---|---:|---:|---:|---:|---:|")
     for records in args.records:
         for fmt in args.formats:
-            for row in bench(records, fmt):
+            for row in bench(records, fmt, args.by):
                 print(row, flush=True)
 
 

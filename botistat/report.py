@@ -158,13 +158,9 @@ def _collect_partials(
     reply_files: list[Path] = []
     for index, (part, merged) in enumerate(parts):
         rates = model_rates(part, book)
-        replies = response_times(part, keys, from_user)
-        if spill_to is not None:
-            reply_files.append(spill_to / f"replies-{index}.parquet")
-            replies = replies.sink_parquet(reply_files[-1], compression="lz4", lazy=True)
         queries = {
             "volume": volume(part, keys),
-            "replies": replies,
+            "replies": response_times(part, keys, from_user),
             "countries_overall": country_counts(part, []),
             "users_overall": country_users(part, []),
             "buckets_overall": bucket_volume(part, [], seconds),
@@ -181,14 +177,21 @@ def _collect_partials(
             }
         # The in-memory engine runs the shared scan once and feeds every query from its
         # cache; the streaming engine would pull the source once per query.
-        results = pl.collect_all(list(queries.values()), engine="in-memory")
-        for name, result in zip(queries, results, strict=True):
+        frames = pl.collect_all(list(queries.values()), engine="in-memory")
+        results = dict(zip(queries, frames, strict=True))
+        if spill_to is not None:
+            # Written from memory: a lazy sink in the same collect would run on the
+            # streaming engine and read and resolve the partition a second time.
+            reply_files.append(spill_to / f"replies-{index}.parquet")
+            results.pop("replies").write_parquet(reply_files[-1], compression="lz4")
+        for name, result in results.items():
             collected.setdefault(name, []).append(result)
     combined = {name: pl.concat(frames) for name, frames in collected.items()}
     for grouped in ("countries", "users", "buckets", "contributors"):
         combined.setdefault(grouped, combined[f"{grouped}_overall"])
-    replies_in_memory = combined.pop("replies")
-    replies_of_all = pl.scan_parquet(reply_files) if reply_files else replies_in_memory.lazy()
+    replies_of_all = (
+        pl.scan_parquet(reply_files) if reply_files else combined.pop("replies").lazy()
+    )
     return Partials(replies=replies_of_all, **combined)
 
 
