@@ -189,9 +189,7 @@ def _collect_partials(
     combined = {name: pl.concat(frames) for name, frames in collected.items()}
     for grouped in ("countries", "users", "buckets", "contributors"):
         combined.setdefault(grouped, combined[f"{grouped}_overall"])
-    replies_of_all = (
-        pl.scan_parquet(reply_files) if reply_files else combined.pop("replies").lazy()
-    )
+    replies_of_all = pl.scan_parquet(reply_files) if reply_files else combined.pop("replies").lazy()
     return Partials(replies=replies_of_all, **combined)
 
 

@@ -11,6 +11,7 @@ Supported, and freely mixed within one column:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -38,10 +39,19 @@ def parse_timestamp(raw: pl.Expr, timezone: str = "UTC") -> pl.Expr:
 def _from_epoch(text: pl.Expr) -> pl.Expr:
     import polars as pl
 
-    whole = text.cast(pl.Int64, strict=False)
-    size = whole.abs()
     # Integers are scaled exactly; only fractional epochs go through floating point.
-    micros_from_int = (
+    micros = pl.coalesce(
+        _micros_from_int(text.cast(pl.Int64, strict=False)),
+        _micros_from_float(text.cast(pl.Float64, strict=False)),
+    )
+    return micros.cast(pl.Datetime("us", "UTC"))
+
+
+def _micros_from_int(whole: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    size = whole.abs()
+    return (
         pl.when(size < _SECONDS_BELOW)
         .then(whole * 1_000_000)
         .when(size < _MILLIS_BELOW)
@@ -50,23 +60,25 @@ def _from_epoch(text: pl.Expr) -> pl.Expr:
         .then(whole)
         .otherwise(whole // 1_000)
     )
-    number = text.cast(pl.Float64, strict=False)
-    size_f = number.abs()
-    micros_from_float = (
+
+
+def _micros_from_float(number: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    size = number.abs()
+    return (
         pl.when(~number.is_finite())
         .then(None)
-        .when(size_f < _SECONDS_BELOW)
+        .when(size < _SECONDS_BELOW)
         .then(number * 1e6)
-        .when(size_f < _MILLIS_BELOW)
+        .when(size < _MILLIS_BELOW)
         .then(number * 1e3)
-        .when(size_f < _MICROS_BELOW)
+        .when(size < _MICROS_BELOW)
         .then(number)
         .otherwise(number / 1e3)
         .round()
         .cast(pl.Int64, strict=False)
     )
-    micros = pl.coalesce(micros_from_int, micros_from_float)
-    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
 def _from_iso(text: pl.Expr, timezone: str) -> pl.Expr:
@@ -92,26 +104,35 @@ def parse_timestamp_series(raw: pl.Series, timezone: str = "UTC") -> pl.Series:
     import polars as pl
 
     text = raw.str.strip_chars()
-    result = pl.Series(text.name, dtype=pl.Datetime("us", "UTC")).extend_constant(None, len(text))
-    numbers = text.cast(pl.Float64, strict=False).is_not_null().arg_true()
-    if not numbers.is_empty():
-        result = result.scatter(numbers, _epoch_series(text.gather(numbers)))
-    for attempt in (_aware_iso, _naive_iso_space, _naive_iso_t):
+    # Casting text is the costly part, so each cast runs once, on the rows still unparsed
+    # (an eager select does not share repeated subexpressions).
+    result = _scaled(text.cast(pl.Int64, strict=False), _micros_from_int)
+    steps = (_epoch_float, _aware_iso, _naive_iso_space, _naive_iso_t, _general)
+    for attempt in steps:
         todo = (result.is_null() & text.is_not_null()).arg_true()
         if todo.is_empty():
-            return result
+            break
         result = result.scatter(todo, attempt(text.gather(todo), timezone))
-    todo = (result.is_null() & text.is_not_null()).arg_true()
-    if todo.is_empty():
-        return result
-    rest = pl.select(parse_timestamp(pl.lit(text.gather(todo)), timezone)).to_series()
-    return result.scatter(todo, rest)
+    return result
 
 
-def _epoch_series(text: pl.Series) -> pl.Series:
+def _scaled(number: pl.Series, to_micros: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
     import polars as pl
 
-    return pl.select(_from_epoch(pl.lit(text)).alias(text.name)).to_series()
+    micros = number.to_frame("n").select(to_micros(pl.col("n"))).to_series()
+    return micros.cast(pl.Datetime("us", "UTC")).alias(number.name)
+
+
+def _epoch_float(text: pl.Series, _timezone: str) -> pl.Series:
+    import polars as pl
+
+    return _scaled(text.cast(pl.Float64, strict=False), _micros_from_float)
+
+
+def _general(text: pl.Series, timezone: str) -> pl.Series:
+    import polars as pl
+
+    return text.to_frame("t").select(parse_timestamp(pl.col("t"), timezone)).to_series()
 
 
 def _aware_iso(text: pl.Series, _timezone: str) -> pl.Series:
