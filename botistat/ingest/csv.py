@@ -47,10 +47,13 @@ class CsvBlockParser:
         self._line_pattern = ""
 
     def parse(self, block: Block) -> ParsedBlock:
-        data, first_line = block.data, block.first_line
-        if self._header is None:
-            data, first_line = self._read_header(data, first_line)
-        return self._parse_rows(Block(data, first_line))
+        return self._parse_rows(self.take_header(block))
+
+    def take_header(self, block: Block) -> Block:
+        """Learn the header from the input's first block, if not yet known; the rest of it."""
+        if self._header is not None:
+            return block
+        return Block(*self._read_header(block.data, block.first_line))
 
     def _read_header(self, data: bytes, first_line: int) -> tuple[bytes, int]:
         end = data.find(b"\n") + 1 or len(data)

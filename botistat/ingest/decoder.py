@@ -1,7 +1,8 @@
 """Decode the blocks of one input into canonical records: parse, type, validate.
 
 Shared by the report's scan and by ``watch``. :meth:`SourceDecoder.transform` is the costly,
-pure part (it may run in worker threads, in any order, once the first block is done);
+pure part (it may run in worker threads, in any order, once :meth:`SourceDecoder.start` has
+seen the first block);
 :meth:`SourceDecoder.accept` must see the blocks in input order: it counts and reports the
 skipped lines and drops invalid records.
 """
@@ -51,6 +52,7 @@ class SourceDecoder:
     columns: list[str]
     strict: bool = False
     _parse: BlockParser = field(init=False)
+    _start: Callable[[Block], Block] = field(init=False)
     _normalize: BlockNormalizer = field(init=False)
     _raw_fields: set[str] = field(init=False)
     _typed: list[str] = field(init=False)
@@ -76,14 +78,22 @@ class SourceDecoder:
             schema = mapping.json_schema(self._raw_fields)
             extract = mapping.json_fields(self._raw_fields)
             self._parse = lambda block: parse_jsonl_block(block, schema, extract)
+            self._start = lambda block: block
         else:
-            self._parse = CsvBlockParser(
+            parser = CsvBlockParser(
                 name=self.source.name,
                 separator="\t" if self.fmt == "tsv" else ",",
                 mapping=mapping,
                 wanted=self._raw_fields,
                 required=self._required,
-            ).parse
+            )
+            self._parse = parser.parse
+            self._start = parser.take_header
+
+    def start(self, first: Block) -> Block:
+        """Read what the input's first block tells about the rest (a CSV header) and return
+        what is left of it: after this, blocks may be transformed in any order."""
+        return self._start(first)
 
     def transform(self, block: Block) -> Decoded:
         import polars as pl

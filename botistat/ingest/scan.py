@@ -86,60 +86,81 @@ class _Reader:
     ) -> Iterator[pl.DataFrame]:
         columns = with_columns or list(canonical_schema())
         remaining = n_rows
-        for source in self._sources:
-            self._stats.files.append(source.name)
-            for frame in self._read_source(source, columns):
-                if predicate is not None:
-                    frame = frame.filter(predicate)
-                if remaining is not None:
-                    frame = frame.head(remaining)
-                    remaining -= frame.height
-                yield frame.select(columns)
-                if remaining == 0:
-                    return
+        for frame in self._frames(columns):
+            if predicate is not None:
+                frame = frame.filter(predicate)
+            if remaining is not None:
+                frame = frame.head(remaining)
+                remaining -= frame.height
+            yield frame.select(columns)
+            if remaining == 0:
+                return
 
-    def _read_source(self, source: Source, columns: list[str]) -> Iterator[pl.DataFrame]:
-        """The valid records of one input, block by block.
+    def _frames(self, columns: list[str]) -> Iterator[pl.DataFrame]:
+        """The valid records of every input, block by block, in input order.
 
         Worker threads parse and type the blocks (Polars releases the GIL while it works), so
-        while this thread reads the next block both cores stay busy; blocks are accepted in
-        input order.
+        while this thread reads the next block both cores stay busy. The pipeline runs across
+        input boundaries: the next file's blocks are being parsed while this one's last are
+        accepted.
         """
-        quote = b'"' if source.format in ("csv", "tsv") else None
-        size = self._block_size or (CSV_BLOCK_SIZE if quote else DEFAULT_BLOCK_SIZE)
-        blocks = source_blocks(source, quote=quote, block_size=size)
-        first = next(blocks, None)
-        if first is None:
-            return
-        decoder = SourceDecoder(
-            source,
-            format_of(source, first[0].data),
-            self._config,
-            self._stats,
-            columns,
-            self._strict,
-        )
-        reported = 0
-
-        def report(consumed: int) -> None:
-            nonlocal reported
-            if self._progress is not None and consumed > reported:
-                self._progress(consumed - reported)
-                reported = consumed
-
-        # The first block goes alone: a CSV decoder learns the header from it.
-        yield decoder.decode(first[0])
-        report(first[1])
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            pending: deque[tuple[Future[Decoded], int]] = deque()
-            for block, consumed in blocks:
-                pending.append((pool.submit(decoder.transform, block), consumed))
+            pending: deque[_Job] = deque()
+            for job in self._jobs(columns, pool):
+                pending.append(job)
                 if len(pending) > WORKERS:
-                    future, done = pending.popleft()
-                    yield decoder.accept(future.result())
-                    report(done)
+                    yield from self._complete(pending.popleft())
             while pending:
-                future, done = pending.popleft()
-                yield decoder.accept(future.result())
-                report(done)
-        decoder.finish()
+                yield from self._complete(pending.popleft())
+
+    def _jobs(self, columns: list[str], pool: ThreadPoolExecutor) -> Iterator[_Job]:
+        for source in self._sources:
+            self._stats.files.append(source.name)
+            quote = b'"' if source.format in ("csv", "tsv") else None
+            size = self._block_size or (CSV_BLOCK_SIZE if quote else DEFAULT_BLOCK_SIZE)
+            blocks = source_blocks(source, quote=quote, block_size=size)
+            first = next(blocks, None)
+            if first is None:
+                continue
+            block, consumed = first
+            fmt = format_of(source, block.data)
+            decoder = SourceDecoder(source, fmt, self._config, self._stats, columns, self._strict)
+            progress = _Progress(self._progress)
+            yield _Job(
+                decoder, pool.submit(decoder.transform, decoder.start(block)), consumed, progress
+            )
+            for block, consumed in blocks:
+                yield _Job(decoder, pool.submit(decoder.transform, block), consumed, progress)
+            yield _Job(decoder, None, 0, progress)
+
+    @staticmethod
+    def _complete(job: _Job) -> Iterator[pl.DataFrame]:
+        if job.future is None:  # the input's last block is in
+            job.decoder.finish()
+            return
+        yield job.decoder.accept(job.future.result())
+        job.progress.reached(job.consumed)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A block of one input being decoded; without ``future``, the end of that input."""
+
+    decoder: SourceDecoder
+    future: Future[Decoded] | None
+    #: Raw bytes of the input consumed once this block is in.
+    consumed: int
+    progress: _Progress
+
+
+class _Progress:
+    """Turns one input's consumed-byte positions into increments for the progress callback."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self._callback = callback
+        self._reported = 0
+
+    def reached(self, consumed: int) -> None:
+        if self._callback is not None and consumed > self._reported:
+            self._callback(consumed - self._reported)
+            self._reported = consumed
