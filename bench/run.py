@@ -5,9 +5,10 @@
     python bench/run.py --by hour             # also every metric per hour
 
 For each size and format: generate (or reuse) the dataset, run ``botistat report --format json``
-(the default report: its timeline holds the tokens per hour) and the DuckDB reference (bench/reference_duckdb.py) as subprocesses, check that
-their numbers agree, and print wall time, records/s, MB/s and peak private memory (RssAnon,
-sampled from /proc: Polars memory-maps files, and mapped pages are not private memory).
+(the default report: its timeline holds the tokens per hour) and the DuckDB reference
+(bench/reference_duckdb.py) as subprocesses, check that their numbers agree, and print wall
+time, records/s, MB/s and peak private memory (RssAnon, sampled from /proc: Polars
+memory-maps files, and mapped pages are not private memory).
 """
 
 from __future__ import annotations

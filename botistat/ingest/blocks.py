@@ -11,6 +11,7 @@ import gzip
 import mmap
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ DEFAULT_BLOCK_SIZE: Final = 16 << 20
 CSV_BLOCK_SIZE: Final = 6 << 20
 GZIP_MAGIC: Final = b"\x1f\x8b"
 UTF8_BOM: Final = b"\xef\xbb\xbf"
+#: How much of an input :func:`peek_head` looks at to tell its format.
+HEAD_BYTES: Final = 64 << 10
 #: A CSV record longer than this is cut anyway: an unbalanced quote must not make the reader
 #: buffer the rest of the file.
 MAX_RECORD_BYTES: Final = 64 << 20
@@ -73,6 +76,29 @@ def open_source(source: Source) -> Iterator[tuple[ByteReader, Callable[[], int]]
                 yield unzipped, raw.tell
         else:
             yield raw, raw.tell
+
+
+def peek_head(source: Source) -> bytes | None:
+    """The first bytes of an input, decompressed, without consuming them (so that its format
+    is known before it is cut into blocks: CSV blocks must not cut a quoted field); None if
+    the input cannot be peeked at (a standard input that is not a buffered stream)."""
+    if source.path is not None:
+        with open_source(source) as (stream, _):
+            try:
+                head = stream.read(HEAD_BYTES)
+            except (OSError, EOFError, gzip.BadGzipFile):
+                return b""  # reading it for real reports the error
+        return head.removeprefix(UTF8_BOM)
+    peek = getattr(sys.stdin.buffer, "peek", None)
+    if peek is None:
+        return None
+    head = peek(HEAD_BYTES)
+    if source.gzip or (source.gzip is None and head[:2] == GZIP_MAGIC):
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head, HEAD_BYTES)
+        except zlib.error:
+            return b""
+    return head.removeprefix(UTF8_BOM)
 
 
 def read_blocks(

@@ -99,6 +99,7 @@ class BlockNormalizer:
 
     def __call__(self, raw: pl.DataFrame) -> pl.DataFrame:
         """The canonical columns of one parsed block (raw fields it lacks read as missing)."""
+        import polars as pl
 
         schema = canonical_schema()
         typed: list[pl.Series] = []
@@ -109,9 +110,9 @@ class BlockNormalizer:
                 typed.append(_roles(raw.get_column(name), self._config))
             elif name in SERIES_COLUMNS:
                 typed.append(_counts(raw.get_column(name)))
-        frame = raw.select(self._exprs).with_columns(
-            series.cast(schema[series.name]) for series in typed
-        )
+        frame = pl.DataFrame([series.cast(schema[series.name]) for series in typed])
+        if self._exprs:
+            frame = frame.hstack(raw.select(self._exprs)) if typed else raw.select(self._exprs)
         return frame.select(self._columns)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botistat.config import Config
-from botistat.ingest.blocks import CSV_BLOCK_SIZE, DEFAULT_BLOCK_SIZE, source_blocks
+from botistat.ingest.blocks import CSV_BLOCK_SIZE, DEFAULT_BLOCK_SIZE, peek_head, source_blocks
 from botistat.ingest.decoder import Decoded, SourceDecoder, format_of
 from botistat.ingest.sources import Source
 from botistat.ingest.stats import IngestStats
@@ -116,14 +116,17 @@ class _Reader:
     def _jobs(self, columns: list[str], pool: ThreadPoolExecutor) -> Iterator[_Job]:
         for source in self._sources:
             self._stats.files.append(source.name)
-            quote = b'"' if source.format in ("csv", "tsv") else None
+            # Known before the input is cut: CSV blocks end outside quotes, and are smaller.
+            head = peek_head(source)
+            fmt = format_of(source, head) if head is not None else source.format
+            quote = b'"' if fmt in ("csv", "tsv") else None
             size = self._block_size or (CSV_BLOCK_SIZE if quote else DEFAULT_BLOCK_SIZE)
             blocks = source_blocks(source, quote=quote, block_size=size)
             first = next(blocks, None)
             if first is None:
                 continue
             block, consumed = first
-            fmt = format_of(source, block.data)
+            fmt = fmt or format_of(source, block.data)
             decoder = SourceDecoder(source, fmt, self._config, self._stats, columns, self._strict)
             progress = _Progress(self._progress)
             yield _Job(
