@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 QUOTE = '"'
+#: Reading a block as one column of whole lines: a separator that text does not contain.
+LINE_SEPARATOR = "\x1f"
 
 
 class CsvBlockParser:
@@ -77,14 +79,37 @@ class CsvBlockParser:
         return data[end:], first_line + 1
 
     def _parse_rows(self, block: Block) -> ParsedBlock:
-        import polars as pl
-
-        lines = pl.Series([block.data.decode("utf-8", "replace")]).str.split("\n").explode()
-        nonblank = lines.str.strip_chars().str.len_bytes() > 0
-        if (lines.filter(nonblank).str.contains(self._line_pattern)).all():
+        if self._fields_fit(block.data):
             frame = self._read_fast(block.data)
             return ParsedBlock(frame, lambda: nonblank_line_numbers(block.data, block.first_line))
         return self._read_exact(block)
+
+    def _fields_fit(self, data: bytes) -> bool:
+        """Whether every nonblank line has exactly as many fields as the header."""
+        import polars as pl
+
+        if QUOTE.encode() in data:
+            lines = pl.Series([data.decode("utf-8", "replace")]).str.split("\n").explode()
+            nonblank = lines.str.strip_chars().str.len_bytes() > 0
+            return bool(lines.filter(nonblank).str.contains(self._line_pattern).all())
+        # Without quotes a field is what lies between separators: counting them per line is
+        # cheaper than the pattern. Polars reads the lines (a separator no line holds).
+        try:
+            lines = pl.read_csv(
+                io.BytesIO(data),
+                has_header=False,
+                separator=LINE_SEPARATOR,
+                quote_char=None,
+                schema={"line": pl.String()},
+                encoding="utf8-lossy",
+                raise_if_empty=False,
+            ).to_series()
+        except pl.exceptions.PolarsError:
+            return False  # a line holds that separator after all: the exact reader decides
+        assert self._header is not None
+        separators = lines.str.count_matches(self._separator, literal=True)
+        odd = lines.filter(separators != len(self._header) - 1)
+        return bool(odd.str.strip_chars().str.len_bytes().fill_null(0).eq(0).all())
 
     def _read_fast(self, data: bytes) -> pl.DataFrame:
         import polars as pl
