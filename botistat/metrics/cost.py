@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 UNPRICED_TOKENS = (*TOKEN_FIELDS, *CACHE_FIELDS)
+#: The flags that decide how a record is priced (see :func:`cost_by_model`).
+FROM_TABLE, SPLIT, HAS_TOKENS = "\x00from_table", "\x00split", "\x00has_tokens"
 #: The token counts a price table prices (a total alone cannot be priced).
 PRICED_TOKENS = ("prompt_tokens", "completion_tokens", *CACHE_FIELDS)
 
@@ -42,33 +44,42 @@ def cost_by_model(frame: pl.LazyFrame, by: list[str], rates: pl.LazyFrame) -> pl
     """
     import polars as pl
 
-    logged = pl.col("cost")
-    from_table = logged.is_null()
-    split = pl.any_horizontal(pl.col(name).is_not_null() for name in PRICED_TOKENS)
-    has_tokens = pl.any_horizontal(pl.col(name).fill_null(0) > 0 for name in UNPRICED_TOKENS)
+    # Every per-record distinction below is one of three flags: records are summed per flag
+    # combination first (a handful of rows per model), and the flags applied to those sums.
+    kinds = {
+        FROM_TABLE: pl.col("cost").is_null(),
+        SPLIT: pl.any_horizontal(pl.col(name).is_not_null() for name in PRICED_TOKENS),
+        HAS_TOKENS: pl.any_horizontal(pl.col(name).fill_null(0) > 0 for name in UNPRICED_TOKENS),
+    }
+    per_kind = (
+        frame.filter(pl.col("role") != ROLE_OTHER)
+        .group_by([*by, "model", *(flag.alias(name) for name, flag in kinds.items())])
+        .agg(
+            pl.len().alias("records"),
+            pl.col("cost").fill_null(0).sum().alias("usd_log"),
+            *(pl.col(name).fill_null(0).sum() for name in PRICED_TOKENS),
+            record_tokens().fill_null(0).sum().alias("record_total"),
+        )
+    )
+    from_table, split, has_tokens = (pl.col(name) for name in kinds)
     # Unpriced either way: no split to price. Unpriced only if the model has no rates: split.
     no_split = from_table & ~split & has_tokens
     splittable = from_table & split & has_tokens
 
-    def where(mask: pl.Expr, value: pl.Expr) -> pl.Expr:
-        return pl.when(mask).then(value).otherwise(0)
+    def where(mask: pl.Expr, value: str) -> pl.Expr:
+        return pl.when(mask).then(pl.col(value)).otherwise(0)
 
-    # Per-record values become columns first, so the group-by is one plain sum per column.
-    values = frame.filter(pl.col("role") != ROLE_OTHER).select(
-        *by,
-        "model",
-        logged.fill_null(0).alias("usd_log"),
-        logged.is_not_null().alias("log_records"),
-        (from_table & split).alias("split_records"),
-        *(where(from_table, pl.col(name)).alias(name) for name in PRICED_TOKENS),
-        no_split.alias("no_split_records"),
-        where(no_split, record_tokens()).alias("no_split_total"),
-        splittable.alias("splittable_records"),
-        where(splittable, record_tokens()).alias("splittable_total"),
-        *(where(splittable, pl.col(name)).alias(f"splittable_{name}") for name in PRICED_TOKENS),
-    )
-    sums = values.group_by([*by, "model"]).agg(
-        pl.len().alias("records"), pl.exclude(*by, "model").fill_null(0).sum()
+    sums = per_kind.group_by([*by, "model"]).agg(
+        pl.col("records").sum(),
+        pl.col("usd_log").sum(),
+        where(~from_table, "records").sum().alias("log_records"),
+        where(from_table & split, "records").sum().alias("split_records"),
+        *(where(from_table, name).sum().alias(name) for name in PRICED_TOKENS),
+        where(no_split, "records").sum().alias("no_split_records"),
+        where(no_split, "record_total").sum().alias("no_split_total"),
+        where(splittable, "records").sum().alias("splittable_records"),
+        where(splittable, "record_total").sum().alias("splittable_total"),
+        *(where(splittable, name).sum().alias(f"splittable_{name}") for name in PRICED_TOKENS),
     )
     rated = pl.col("rates").is_not_null()
     rate = pl.col("rates").struct.field
