@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import threading
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botistat.ingest.blocks import read_blocks
+from botistat.errors import InputError
+from botistat.ingest import resolve_sources
+from botistat.ingest.blocks import read_blocks, source_blocks
 
 lines = st.lists(st.text(alphabet='ab{}":, x', max_size=12), max_size=40)
 
@@ -58,3 +64,31 @@ def test_csv_blocks_never_cut_a_quoted_field(rows: list[list[str]], size: int) -
         # Each block parses on its own into whole rows.
         parsed += list(csv.reader(io.StringIO(block.data.decode(), newline="")))
     assert parsed == [row for row in rows]
+
+
+def test_truncated_gzip_is_an_input_error_after_its_whole_blocks(tmp_path: Path) -> None:
+    """A gzip file cut short: the blocks before the cut arrive (read ahead by a thread), then
+    the error is raised where the blocks are consumed, naming the file."""
+    lines = b"".join(b'{"n": %d}\n' % i for i in range(20_000))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(gzip.compress(lines)[:-200])
+    source = resolve_sources([str(path)])[0]
+    received = bytearray()
+    with pytest.raises(InputError) as caught:
+        for block, _ in source_blocks(source, quote=None, block_size=4096):
+            received += block.data
+    assert str(path) in caught.value.message()
+    assert len(received) > 4096 * 10
+    assert lines.startswith(bytes(received))
+
+
+def test_reading_ahead_stops_when_the_consumer_does(tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"n": 1}\n' * 100_000))
+    source = resolve_sources([str(path)])[0]
+    before = threading.active_count()
+    blocks = source_blocks(source, quote=None, block_size=1024)
+    first, _ = next(blocks)
+    assert first.first_line == 1
+    blocks.close()  # type: ignore[attr-defined]
+    assert threading.active_count() == before

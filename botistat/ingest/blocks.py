@@ -10,12 +10,14 @@ from __future__ import annotations
 import gzip
 import mmap
 import os
+import queue
 import sys
+import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from botistat.errors import InputError
 from botistat.ingest.sources import Source
@@ -27,6 +29,9 @@ DEFAULT_BLOCK_SIZE: Final = 16 << 20
 CSV_BLOCK_SIZE: Final = 6 << 20
 GZIP_MAGIC: Final = b"\x1f\x8b"
 UTF8_BOM: Final = b"\xef\xbb\xbf"
+#: Blocks of a compressed or piped input read ahead while the earlier ones are parsed.
+READ_AHEAD: Final = 2
+T = TypeVar("T")
 #: How much of an input :func:`peek_head` looks at to tell its format.
 HEAD_BYTES: Final = 64 << 10
 #: A CSV record longer than this is cut anyway: an unbalanced quote must not make the reader
@@ -162,9 +167,58 @@ def source_blocks(
     if source.path is not None and not source.gzip:
         yield from _mapped_blocks(source, quote, block_size)
         return
+    # Decompressing takes as long as parsing: a thread of its own keeps it off the thread
+    # that hands blocks to the parsers (zlib releases the GIL while it inflates).
+    yield from _read_ahead(_streamed_blocks(source, quote, block_size))
+
+
+def _streamed_blocks(
+    source: Source, quote: bytes | None, block_size: int
+) -> Generator[tuple[Block, int], None, None]:
     with open_source(source) as (stream, position):
         for block in read_blocks(stream, name=source.name, quote=quote, block_size=block_size):
             yield block, position()
+
+
+def _read_ahead(items: Generator[T, None, None], depth: int = READ_AHEAD) -> Iterator[T]:
+    """The items of ``items``, produced by a thread that keeps up to ``depth`` ready."""
+    ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    gone = threading.Event()  # the consumer stopped early
+
+    def offer(entry: tuple[bool, Any]) -> bool:
+        while not gone.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        outcome: tuple[bool, Any] = (False, None)
+        try:
+            for item in items:
+                if not offer((True, item)):
+                    items.close()  # closes the input
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            outcome = (False, exc)
+        offer(outcome)
+
+    producer = threading.Thread(target=produce, name="botistat-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            more, value = ready.get()
+            if more:
+                yield value
+            elif value is None:
+                return
+            else:
+                raise value
+    finally:
+        gone.set()
+        producer.join()
 
 
 def _mapped_blocks(
