@@ -9,18 +9,17 @@ checked against the values (a timestamp must read as one, token counts must be n
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final, cast
 
 from botistat.config import DEFAULT_FAILED_STATUSES, DEFAULT_ROLES
 from botistat.errors import InputError
-from botistat.ingest.sources import format_for
+from botistat.ingest.sources import Source, format_for
 
 SAMPLE: Final = 1000
 #: Canonical field -> names that suggest it (compared without case, "_" or "-"), best first.
@@ -245,33 +244,44 @@ def _failed_statuses(
 
 
 def _sample(path: Path, sample: int) -> list[dict[str, Any]]:
+    """The first ``sample`` records of a file, read as a stream (never the whole file)."""
+    from botistat.ingest.blocks import GZIP_MAGIC, UNREADABLE, open_source, peek_head
+    from botistat.ingest.decoder import sniff_format
+
     fmt, compressed = format_for(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            compressed = compressed or handle.read(2) == GZIP_MAGIC
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", str(path)) from exc
-    if compressed or raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    text = raw.decode("utf-8", "replace").lstrip("\ufeff")
-    if fmt is None:
-        fmt = "jsonl" if text.lstrip()[:1] == "{" else "csv"
+    source = Source(str(path), path, fmt, compressed, None)
+    fmt = fmt or sniff_format(peek_head(source) or b"")
     records: list[dict[str, Any]] = []
-    if fmt == "jsonl":
-        for line in text.splitlines():
-            if len(records) >= sample:
-                break
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                records.append(value)
-        return records
-    reader = csv.DictReader(io.StringIO(text), delimiter="\t" if fmt == "tsv" else ",")
-    for row in reader:
-        if len(records) >= sample:
-            break
-        records.append({k.strip(): (v if v != "" else None) for k, v in row.items() if k})
+    with open_source(source) as (stream, _):
+        text = io.TextIOWrapper(
+            cast("BinaryIO", stream), encoding="utf-8-sig", errors="replace", newline=""
+        )
+        try:
+            if fmt == "jsonl":
+                for line in text:
+                    if len(records) >= sample:
+                        break
+                    try:
+                        value = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    if isinstance(value, dict):
+                        records.append(value)
+                return records
+            reader = csv.DictReader(text, delimiter="\t" if fmt == "tsv" else ",")
+            for row in reader:
+                if len(records) >= sample:
+                    break
+                records.append({k.strip(): (v if v != "" else None) for k, v in row.items() if k})
+        except UNREADABLE as exc:
+            raise InputError(f"cannot read file: {exc}", str(path)) from exc
+        finally:
+            text.detach()  # the stream is closed by open_source
     return records
 
 

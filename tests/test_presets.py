@@ -111,6 +111,21 @@ def test_inspect_on_the_sample_logs_gives_the_default_report(
         assert report(cli, str(log), "-c", str(config)) == report(cli, str(log))
 
 
+def test_inspect_reads_only_the_start_of_a_file(cli: CliRunner, tmp_path: Path) -> None:
+    """A compressed log without a telling name, damaged far past the records inspect samples:
+    the sample is read as a stream, so the damage is never reached."""
+    import gzip
+
+    lines = (FIXTURES / "nested-messages.jsonl").read_bytes() * 2000
+    packed = gzip.compress(lines)
+    log = tmp_path / "export.log"
+    log.write_bytes(packed[: len(packed) - 100])
+    suggested = invoke(cli, "inspect", str(log))
+    assert suggested.exit_code == 0, suggested.stderr
+    assert "records sampled" in suggested.stdout
+    assert "prompt_tokens: meta.tokensIn" in suggested.stdout
+
+
 def test_presets_are_listed(cli: CliRunner) -> None:
     result = invoke(cli, "presets")
     for name in EXPECTED:

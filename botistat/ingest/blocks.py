@@ -7,7 +7,6 @@ at a newline, CSV blocks at a newline outside quotes (a quoted field may hold ne
 
 from __future__ import annotations
 
-import gzip
 import mmap
 import os
 import queue
@@ -17,7 +16,9 @@ import zlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, BinaryIO, Final, Protocol, TypeVar, cast
+
+from isal import igzip, isal_zlib
 
 from botistat.errors import InputError
 from botistat.ingest.sources import Source
@@ -29,6 +30,10 @@ DEFAULT_BLOCK_SIZE: Final = 16 << 20
 CSV_BLOCK_SIZE: Final = 6 << 20
 GZIP_MAGIC: Final = b"\x1f\x8b"
 UTF8_BOM: Final = b"\xef\xbb\xbf"
+#: What reading a broken input raises: an OS error, a gzip stream cut short or corrupt (ISA-L's
+#: gzip reader is a drop-in for the standard library's, and inflates three times as fast).
+# (The stub of isal_zlib.error calls it an instance; it is the class.)
+UNREADABLE: Final = (OSError, EOFError, cast("type[Exception]", isal_zlib.error))
 #: Blocks of a compressed or piped input read ahead while the earlier ones are parsed.
 READ_AHEAD: Final = 2
 T = TypeVar("T")
@@ -67,7 +72,7 @@ def open_source(source: Source) -> Iterator[tuple[ByteReader, Callable[[], int]]
             bool(peek and peek(2)[:2] == GZIP_MAGIC) if source.gzip is None else source.gzip
         )
         if compressed:
-            yield gzip.GzipFile(fileobj=stdin, mode="rb"), lambda: 0
+            yield _gunzip(stdin), lambda: 0
         else:
             yield stdin, lambda: 0
         return
@@ -77,10 +82,14 @@ def open_source(source: Source) -> Iterator[tuple[ByteReader, Callable[[], int]]
         raise InputError(f"cannot read file: {exc.strerror}", source.name) from exc
     with raw:
         if source.gzip:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            with _gunzip(raw) as unzipped:
                 yield unzipped, raw.tell
         else:
             yield raw, raw.tell
+
+
+def _gunzip(compressed: BinaryIO) -> igzip.IGzipFile:
+    return igzip.IGzipFile(fileobj=compressed, mode="rb")  # type: ignore[no-untyped-call]
 
 
 def peek_head(source: Source) -> bytes | None:
@@ -91,7 +100,7 @@ def peek_head(source: Source) -> bytes | None:
         with open_source(source) as (stream, _):
             try:
                 head = stream.read(HEAD_BYTES)
-            except (OSError, EOFError, gzip.BadGzipFile):
+            except UNREADABLE:
                 return b""  # reading it for real reports the error
         return head.removeprefix(UTF8_BOM)
     peek = getattr(sys.stdin.buffer, "peek", None)
@@ -120,7 +129,7 @@ def read_blocks(
     while True:
         try:
             chunk = stream.read(block_size)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except UNREADABLE as exc:
             raise InputError(f"cannot read input: {exc}", name) from exc
         if first:
             first = False
