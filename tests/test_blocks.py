@@ -92,3 +92,15 @@ def test_reading_ahead_stops_when_the_consumer_does(tmp_path: Path) -> None:
     assert first.first_line == 1
     blocks.close()  # type: ignore[attr-defined]
     assert threading.active_count() == before
+
+
+def test_corrupt_gzip_is_an_input_error(tmp_path: Path) -> None:
+    lines = b"".join(b'{"n": %d}\n' % i for i in range(20_000))
+    packed = gzip.compress(lines)
+    path = tmp_path / "bad.jsonl.gz"
+    path.write_bytes(packed[:2000] + b"\xff" * 500 + packed[2500:])
+    source = resolve_sources([str(path)])[0]
+    with pytest.raises(InputError) as caught:
+        for _ in source_blocks(source, quote=None, block_size=4096):
+            pass
+    assert "cannot read input" in caught.value.message()
