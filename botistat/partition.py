@@ -43,9 +43,11 @@ WORKING_SET_FACTOR: Final = 8
 UNKNOWN_SIZE_PARTITIONS: Final = 16
 PARTITION_COLUMN: Final = "botistat_partition"
 HASH_SEED: Final = 20261125
-#: Rows a partition file buffers before writing them: every open partition holds one such
-#: group in memory during the spill, so small groups keep the spill pass small.
-ROW_GROUP_ROWS: Final = 65_536
+#: Rows the partition files buffer in all before writing them: every open partition holds
+#: one row group in memory during the spill, so the more partitions, the smaller the groups
+#: (between the bounds below), and the spill pass stays the same size whatever the input.
+SPILL_BUFFER_ROWS: Final = 12 * 65_536
+ROW_GROUP_ROWS: Final = (8_192, 65_536)
 
 
 def default_memory_budget() -> int:
@@ -92,11 +94,17 @@ def spill(frame: pl.LazyFrame, directory: Path, partitions: int) -> list[pl.Lazy
         mkdir=True,
         maintain_order=True,
         compression="lz4",
-        row_group_size=ROW_GROUP_ROWS,
+        row_group_size=row_group_rows(partitions),
         engine="streaming",
     )
     parts = sorted(p for p in directory.glob(f"{PARTITION_COLUMN}=*") if p.is_dir())
     return [pl.scan_parquet(part / "*.parquet") for part in parts]
+
+
+def row_group_rows(partitions: int) -> int:
+    """Rows per row group of each of ``partitions`` files, see :data:`SPILL_BUFFER_ROWS`."""
+    smallest, largest = ROW_GROUP_ROWS
+    return max(smallest, min(largest, SPILL_BUFFER_ROWS // partitions))
 
 
 _SIZE_UNITS: Final = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
