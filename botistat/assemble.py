@@ -43,7 +43,7 @@ from botistat.model import (
     Tokens,
     UnpricedModel,
 )
-from botistat.spike_report import SpikeSettings, find_report_spikes, reply_p95
+from botistat.spike_report import SpikeSettings, find_report_spikes, reply_p95_in_slices
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -210,16 +210,13 @@ def _groups(
 def _reply_summaries(
     replies: pl.LazyFrame, keys: list[str], options: Options
 ) -> list[pl.DataFrame]:
-    """Reply-time summary, reply times by country, and p95 per bucket, in one collect."""
-    import polars as pl
-
-    return pl.collect_all(
-        [
-            response_summary(replies, keys),
-            reply_times_by_country(replies, keys),
-            reply_p95(replies, keys, options.spikes.bucket_seconds),
-        ]
-    )
+    """Reply-time summary, reply times by country, and p95 per bucket."""
+    # One after the other: each holds a column of every reply at its peak.
+    return [
+        response_summary(replies, keys).collect(),
+        reply_times_by_country(replies, keys).collect(engine="streaming"),
+        reply_p95_in_slices(replies, keys, options.spikes.bucket_seconds),
+    ]
 
 
 def _by_group(frame: pl.DataFrame) -> dict[Any, pl.DataFrame]:

@@ -23,6 +23,8 @@ MIN_BOT_RECORDS: Final = 5
 #: An error rate under this is not worth an alert, however it compares with its baseline.
 ERROR_RATE_FLOOR: Final = 0.05
 TOP: Final = 5
+#: Reply times held at once to take the p95 per bucket (8 bytes each, plus the group-by's).
+SLICE_REPLIES: Final = 2_000_000
 
 
 class SpikeSettings(Protocol):
@@ -113,12 +115,62 @@ def reply_p95(replies: pl.LazyFrame, by: list[str], seconds: int) -> pl.LazyFram
     import polars as pl
 
     ms = pl.col("response_ms")
-    return replies.group_by(*by, pl.col("reply_at").dt.truncate(f"{seconds}s").alias(BUCKET)).agg(
+    return replies.group_by(*by, _bucket(seconds)).agg(
         pl.when(pl.len() >= MIN_REPLIES)
         .then(ms.quantile(0.95, interpolation="linear"))
         .otherwise(None)
         .alias("p95")
     )
+
+
+def reply_p95_in_slices(
+    replies: pl.LazyFrame, by: list[str], seconds: int, slice_rows: int = SLICE_REPLIES
+) -> pl.DataFrame:
+    """:func:`reply_p95`, computed a slice of consecutive buckets at a time.
+
+    An exact percentile needs every reply time of its bucket in memory at once; slices of
+    about ``slice_rows`` replies keep that bounded however many buckets the input spans.
+    Each slice is a filter on ``reply_at``, cheap when the replies are stored by time.
+    """
+    import polars as pl
+
+    counts = (
+        replies.group_by(_bucket(seconds)).agg(pl.len().alias("replies")).sort(BUCKET).collect()
+    )
+    step = timedelta(seconds=seconds)
+    parts = []
+    for first, last in _slices(counts, slice_rows):
+        at = pl.col("reply_at")
+        part = replies.filter((at >= first) & (at < last + step))
+        parts.append(reply_p95(part, by, seconds).collect(engine="streaming"))
+    if not parts:
+        return reply_p95(replies, by, seconds).collect()
+    return pl.concat(parts)
+
+
+def _slices(counts: pl.DataFrame, slice_rows: int) -> list[tuple[datetime, datetime]]:
+    """Runs of consecutive buckets (the first and the last start) holding at most
+    ``slice_rows`` replies, or a single bucket if it alone holds more."""
+    slices: list[tuple[datetime, datetime]] = []
+    first: datetime | None = None
+    last: datetime | None = None
+    held = 0
+    for start, replies in counts.iter_rows():
+        if first is not None and last is not None and held + replies > slice_rows:
+            slices.append((first, last))
+            first, held = None, 0
+        first = start if first is None else first
+        last = start
+        held += replies
+    if first is not None and last is not None:
+        slices.append((first, last))
+    return slices
+
+
+def _bucket(seconds: int) -> pl.Expr:
+    import polars as pl
+
+    return pl.col("reply_at").dt.truncate(f"{seconds}s").alias(BUCKET)
 
 
 def _top(

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.conftest import invoke, write_jsonl
@@ -91,3 +94,52 @@ def test_spikes_per_group(cli: CliRunner, tmp_path: Path) -> None:
     groups = {g["key"]: g for g in doc["groups"]}
     assert any(s["start"] == "2026-11-18T14:00:00Z" for s in groups["support"]["spikes"])
     assert not any(s["metric"] == "tokens" for s in groups["sales"]["spikes"])
+
+
+@given(
+    replies=st.lists(
+        st.tuples(st.integers(0, 30 * 3600), st.floats(0, 1e6, allow_nan=False)), max_size=300
+    ),
+    slice_rows=st.integers(1, 60),
+    grouped=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_p95_per_bucket_in_slices_is_the_p95_per_bucket(
+    replies: list[tuple[int, float]], slice_rows: int, grouped: bool
+) -> None:
+    """Taking the p95 a few buckets at a time (bounded memory) changes nothing, against a
+    plain-Python linear-interpolation percentile."""
+    import polars as pl
+
+    from botistat.spike_report import MIN_REPLIES, reply_p95_in_slices
+
+    frame = pl.DataFrame(
+        {
+            "reply_at": [START + timedelta(seconds=s) for s, _ in replies],
+            "response_ms": [ms for _, ms in replies],
+            "group": [s % 2 for s, _ in replies],
+        },
+        schema={
+            "reply_at": pl.Datetime("us", "UTC"),
+            "response_ms": pl.Float64,
+            "group": pl.Int64,
+        },
+    )
+    by = ["group"] if grouped else []
+    got = reply_p95_in_slices(frame.lazy(), by, 3600, slice_rows)
+    buckets: dict[tuple[Any, ...], list[float]] = {}
+    for (s, ms), group in zip(replies, frame["group"], strict=True):
+        key = ((group,) if grouped else ()) + (START + timedelta(hours=s // 3600),)
+        buckets.setdefault(key, []).append(ms)
+    expected = {
+        key: p95(values) if len(values) >= MIN_REPLIES else None for key, values in buckets.items()
+    }
+    assert {tuple(row[:-1]): row[-1] for row in got.iter_rows()} == pytest.approx(expected)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    position = 0.95 * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
