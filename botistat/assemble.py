@@ -17,8 +17,8 @@ from botistat.metrics.buckets import BUCKET, merge_bucket_volume, merge_contribu
 from botistat.metrics.cost import merge_cost
 from botistat.metrics.countries import (
     REASON_COLUMNS,
+    count_country_users,
     merge_country_counts,
-    merge_country_users,
     reply_times_by_country,
 )
 from botistat.metrics.grouping import GROUP, group_label
@@ -76,8 +76,9 @@ class Partials:
     replies: pl.LazyFrame
     countries: pl.DataFrame
     countries_overall: pl.DataFrame
-    users: pl.DataFrame
-    users_overall: pl.DataFrame
+    #: Distinct user pairs, in shares that have no user in common (one share in memory).
+    users: tuple[pl.LazyFrame, ...]
+    users_overall: tuple[pl.LazyFrame, ...]
     buckets: pl.DataFrame
     buckets_overall: pl.DataFrame
     contributors: pl.DataFrame
@@ -105,7 +106,7 @@ def assemble_report(
         speed.row(0, named=True),
         _countries(
             merge_country_counts(partials.countries_overall.lazy(), []).collect(),
-            merge_country_users(partials.users_overall.lazy(), []).collect(),
+            count_country_users(partials.users_overall, []),
             reply_countries,
             options.top,
             source,
@@ -177,7 +178,7 @@ def _groups(
     contributors = _by_group(merge_contributors(partials.contributors.lazy(), keys).collect())
     costs = _by_group(merge_cost(partials.cost.lazy(), keys).collect())
     counts = _by_group(merge_country_counts(partials.countries.lazy(), keys).collect())
-    users = _by_group(merge_country_users(partials.users.lazy(), keys).collect())
+    users = _by_group(count_country_users(partials.users, keys))
     empty_counts = merge_country_counts(partials.countries.lazy(), keys).clear().collect()
     groups = []
     volumes = merge_volume(partials.volume.lazy(), keys).collect()

@@ -6,7 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botistat.assemble import Partials, assemble_report
 from botistat.geo.lookup import lookup_table, resolve_countries
@@ -14,7 +14,7 @@ from botistat.geo.sources import CountrySource, RegistrySource
 from botistat.ingest import Scan
 from botistat.metrics.buckets import CONTRIBUTOR_FIELDS, bucket_contributors, bucket_volume
 from botistat.metrics.cost import cost_by_model, model_rates
-from botistat.metrics.countries import country_counts, country_users
+from botistat.metrics.countries import country_counts, country_users, user_share
 from botistat.metrics.grouping import GROUP, group_expr
 from botistat.metrics.merge import merge_repeated, merged_count
 from botistat.metrics.response import response_times
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 DEFAULT_TOP = 10
+#: Partials of distinct user pairs (overall, and per group with ``--by``).
+USER_PARTIALS = frozenset({"users_overall", "users"})
+SHARE = "\x00share"
 #: Row groups of the reply files: small enough that a time slice skips most of them.
 REPLY_ROW_GROUP_ROWS = 16_384
 
@@ -190,13 +193,42 @@ def _collect_partials(
             replies.write_parquet(
                 reply_files[-1], compression="lz4", row_group_size=REPLY_ROW_GROUP_ROWS
             )
+            # The user pairs grow with the input too: on disk, in shares by user.
+            for name in USER_PARTIALS & results.keys():
+                _write_shares(results.pop(name), spill_to, name, index, len(parts))
         for name, result in results.items():
             collected.setdefault(name, []).append(result)
-    combined = {name: pl.concat(frames) for name, frames in collected.items()}
-    for grouped in ("countries", "users", "buckets", "contributors"):
+    # Any: the partials are frames of different kinds; Partials names and types each.
+    combined: dict[str, Any] = {name: pl.concat(frames) for name, frames in collected.items()}
+    users = {
+        name: _user_shares(spill_to, name, len(parts))
+        if spill_to is not None
+        else (combined.pop(name).lazy(),)
+        for name in USER_PARTIALS
+        if name in queries
+    }
+    users.setdefault("users", users["users_overall"])
+    combined |= users
+    for grouped in ("countries", "buckets", "contributors"):
         combined.setdefault(grouped, combined[f"{grouped}_overall"])
     replies_of_all = pl.scan_parquet(reply_files) if reply_files else combined.pop("replies").lazy()
     return Partials(replies=replies_of_all, **combined)
+
+
+def _write_shares(pairs: pl.DataFrame, directory: Path, name: str, part: int, shares: int) -> None:
+
+    split = pairs.with_columns(user_share(shares).alias(SHARE)).partition_by(
+        SHARE, as_dict=True, include_key=False
+    )
+    for (share,), rows in split.items():
+        rows.write_parquet(directory / f"{name}-{share}-{part}.parquet", compression="lz4")
+
+
+def _user_shares(directory: Path, name: str, shares: int) -> tuple[pl.LazyFrame, ...]:
+    import polars as pl
+
+    files = [sorted(directory.glob(f"{name}-{share}-*.parquet")) for share in range(shares)]
+    return tuple(pl.scan_parquet(share) for share in files if share)
 
 
 def _contributors(part: pl.LazyFrame, keys: list[str], seconds: int) -> pl.LazyFrame:

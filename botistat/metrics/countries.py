@@ -8,7 +8,8 @@ sets that share no conversation (the partitions of a large input) into exact tot
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 from botistat.geo.addresses import REASONS
 from botistat.metrics.volume import record_tokens
@@ -17,6 +18,7 @@ from botistat.schema import ROLE_OTHER
 if TYPE_CHECKING:
     import polars as pl
 
+USER_SHARE_SEED: Final = 11
 #: Per unknown reason, a column counting the messages without a country for that reason.
 REASON_COLUMNS = [f"unknown_{reason}" for reason in REASONS]
 
@@ -44,10 +46,17 @@ def country_users(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
 
     return (
         frame.filter((pl.col("role") != ROLE_OTHER) & pl.col("user_id").is_not_null())
-        # Categoricals keep the (possibly millions of) pairs small in memory.
-        .select(*by, pl.col("country", "user_id").cast(pl.Categorical))
+        .select(*by, "country", "user_id")
         .unique()
     )
+
+
+def user_share(groups: int) -> pl.Expr:
+    """Which of ``groups`` shares a pair of :func:`country_users` belongs to: all the pairs of
+    a user fall in one share, so distinct users can be counted one share at a time."""
+    import polars as pl
+
+    return pl.col("user_id").hash(USER_SHARE_SEED) % groups
 
 
 def merge_country_counts(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
@@ -60,16 +69,19 @@ def merge_country_counts(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     return partials.group_by([*by, "country"]).agg(pl.exclude(*by, "country").sum())
 
 
-def merge_country_users(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
-    """Distinct users per (group,) country from :func:`country_users` partials."""
+def count_country_users(shares: Sequence[pl.LazyFrame], by: list[str]) -> pl.DataFrame:
+    """Distinct users per (group,) country from :func:`country_users` partials, given as
+    shares that have no user in common (see :func:`user_share`); one share in memory at once.
+    """
     import polars as pl
 
-    return (
-        partials.unique()
-        .group_by([*by, "country"])
-        .agg(pl.len().alias("users"))
-        .with_columns(pl.col("country").cast(pl.String))
-    )
+    keys = [*by, "country"]
+    counts = [
+        share.unique().group_by(keys).agg(pl.len().alias("users")).collect() for share in shares
+    ]
+    if not counts:
+        return pl.DataFrame(schema={**{k: pl.String for k in keys}, "users": pl.UInt32})
+    return pl.concat(counts).group_by(keys).agg(pl.col("users").sum())
 
 
 def reply_times_by_country(replies: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
