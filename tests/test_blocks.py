@@ -7,6 +7,7 @@ import gzip
 import io
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from botistat.errors import InputError
 from botistat.ingest import resolve_sources
-from botistat.ingest.blocks import read_blocks, source_blocks
+from botistat.ingest.blocks import UTF8_BOM, read_blocks, source_blocks
 
 lines = st.lists(st.text(alphabet='ab{}":, x', max_size=12), max_size=40)
 
@@ -104,3 +105,37 @@ def test_corrupt_gzip_is_an_input_error(tmp_path: Path) -> None:
         for _ in source_blocks(source, quote=None, block_size=4096):
             pass
     assert "cannot read input" in caught.value.message()
+
+
+@given(
+    lines=st.lists(st.text(alphabet="ab{}", max_size=30), min_size=1, max_size=200),
+    size=st.integers(min_value=8, max_value=256),
+    bom=st.booleans(),
+    order=st.randoms(),
+)
+@settings(max_examples=40, deadline=None)
+def test_mapped_blocks_know_their_line_numbers_in_any_order(
+    tmp_path_factory: pytest.TempPathFactory,
+    lines: list[str],
+    size: int,
+    bom: bool,
+    order: Any,
+) -> None:
+    """Line numbers of a memory-mapped file are counted only when asked for, in any order
+    (bad lines are reported as workers find them), and match a plain count."""
+    data = "".join(line + "\n" for line in lines).encode()
+    path = tmp_path_factory.mktemp("mapped") / "log.jsonl"
+    path.write_bytes(UTF8_BOM + data if bom else data)
+    blocks = [
+        block
+        for block, _ in source_blocks(resolve_sources([str(path)])[0], quote=None, block_size=size)
+    ]
+    assert b"".join(block.data for block in blocks) == data
+    expected = []
+    line = 1
+    for block in blocks:
+        expected.append(line)
+        line += block.data.count(b"\n")
+    asked = list(range(len(blocks)))
+    order.shuffle(asked)
+    assert {i: blocks[i].first_line for i in asked} == dict(enumerate(expected))

@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO, Final, Protocol, TypeVar, cast
 
 from isal import igzip, isal_zlib
@@ -52,10 +53,50 @@ class ByteReader(Protocol):
 
 @dataclass(frozen=True)
 class Block:
-    """Whole records from one input; ``first_line`` is the 1-based line number of ``data[0]``."""
+    """Whole records from one input, and the 1-based line number of ``data[0]``: a number, or
+    a :class:`LineIndex` entry counted only when a bad line needs it."""
 
     data: bytes
-    first_line: int
+    line: int | Callable[[], int]
+
+    @property
+    def first_line(self) -> int:
+        return self.line if isinstance(self.line, int) else self.line()
+
+
+class LineIndex:
+    """Line numbers of byte offsets in a file, counted from the file on first demand.
+
+    Counting the newlines of every block costs as much as a tenth of parsing it, and line
+    numbers are needed only to report bad lines. The count goes on from the nearest offset
+    already counted, so a file full of bad lines is still counted about once.
+    """
+
+    def __init__(self, path: Path, first_offset: int) -> None:
+        self._path = path
+        self._known: dict[int, int] = {first_offset: 1}
+        self._lock = threading.Lock()
+
+    def at(self, offset: int) -> Callable[[], int]:
+        return lambda: self.line_of(offset)
+
+    def line_of(self, offset: int) -> int:
+        with self._lock:
+            if offset in self._known:
+                return self._known[offset]
+            start = max(known for known in self._known if known <= offset)
+            line = self._known[start]
+            with self._path.open("rb") as handle:
+                handle.seek(start)
+                remaining = offset - start
+                while remaining > 0:
+                    chunk = handle.read(min(remaining, 16 << 20))
+                    if not chunk:
+                        break
+                    line += chunk.count(b"\n")
+                    remaining -= len(chunk)
+            self._known[offset] = line
+            return line
 
 
 @contextmanager
@@ -242,17 +283,17 @@ def _mapped_blocks(
             if size == 0:
                 return
             with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                yield from _split_mapped(mapped, size, quote, block_size)
+                yield from _split_mapped(mapped, size, quote, block_size, source.path)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", source.name) from exc
 
 
 def _split_mapped(
-    mapped: mmap.mmap, size: int, quote: bytes | None, block_size: int
+    mapped: mmap.mmap, size: int, quote: bytes | None, block_size: int, path: Path
 ) -> Iterator[tuple[Block, int]]:
     mapped.madvise(mmap.MADV_SEQUENTIAL)
     start = len(UTF8_BOM) if mapped[: len(UTF8_BOM)] == UTF8_BOM else 0
-    line = 1
+    lines = LineIndex(path, start)
     window = block_size
     while start < size:
         end = min(start + window, size)
@@ -272,6 +313,6 @@ def _split_mapped(
                     continue
                 data = data[:cut] if cut < len(data) else data
         window = block_size
+        block = Block(data if data.endswith(b"\n") else data + b"\n", lines.at(start))
         start += len(data)
-        yield Block(data if data.endswith(b"\n") else data + b"\n", line), start
-        line += data.count(b"\n")
+        yield block, start
