@@ -241,3 +241,23 @@ def test_csv_from_stdin_is_cut_outside_quotes() -> None:
         assert doc["input"]["skipped"] == 0
         assert doc["input"]["records"] == rows
         assert doc["tokens"]["prompt"] == sum(range(rows))
+
+
+def test_jsonl_counts_read_as_integers_until_an_input_writes_them_otherwise() -> None:
+    from botistat.ingest.jsonl import JsonlBlockParser
+    from botistat.ingest.normalize import _counts
+
+    parser = JsonlBlockParser(MAPPING, WANTED, frozenset({"prompt_tokens"}))
+
+    def counts(lines: list[str]) -> tuple[pl.DataType, list[int | None]]:
+        parsed = parser.parse(Block("".join(line + "\n" for line in lines).encode(), 1))
+        column = parsed.frame.get_column("prompt_tokens")
+        return column.dtype, _counts(column).to_list()
+
+    line = '{{"ts": "1", "role": "user", "usage": {{"in": {}}}}}'
+    # A malformed line does not make the parser give up on integers.
+    assert counts([line.format(5), "not json", line.format("null")]) == (pl.String, [5, None])
+    assert counts([line.format(5), line.format(6)]) == (pl.Int64, [5, 6])
+    assert counts([line.format('"7"'), line.format(2.5)]) == (pl.String, [7, 2])
+    # Text seen once: the rest of the input is read as text.
+    assert counts([line.format(8)]) == (pl.String, [8])

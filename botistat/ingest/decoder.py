@@ -11,25 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from botistat.config import Config
 from botistat.errors import InputError
 from botistat.ingest.blocks import Block
 from botistat.ingest.csv import CsvBlockParser
 from botistat.ingest.exchange import LATENCY_FIELDS, expand_exchanges, latency_ms
-from botistat.ingest.jsonl import parse_jsonl_block
+from botistat.ingest.jsonl import JsonlBlockParser
 from botistat.ingest.mapping import FieldMapping
 from botistat.ingest.normalize import BlockNormalizer, raw_fields_for, with_missing_raw
 from botistat.ingest.parsed import BadLine, ParsedBlock
 from botistat.ingest.sources import Format, Source
 from botistat.ingest.stats import IngestStats
-from botistat.schema import REQUIRED_FIELDS, ROLE_BOT
+from botistat.schema import CACHE_FIELDS, REQUIRED_FIELDS, ROLE_BOT, TOKEN_FIELDS
 
 if TYPE_CHECKING:
     import polars as pl
 
 BlockParser = Callable[[Block], ParsedBlock]
+#: Raw fields a JSON Lines parser first tries to read as integers.
+COUNT_FIELDS: Final = (*TOKEN_FIELDS, *CACHE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,8 @@ class SourceDecoder:
         self._normalize = BlockNormalizer(self.config, self._typed)
         mapping = FieldMapping(self.config.fields)
         if self.fmt == "jsonl":
-            schema = mapping.json_schema(self._raw_fields)
-            extract = mapping.json_fields(self._raw_fields)
-            self._parse = lambda block: parse_jsonl_block(block, schema, extract)
+            counts = frozenset(COUNT_FIELDS)
+            self._parse = JsonlBlockParser(mapping, self._raw_fields, counts).parse
             self._start = lambda block: block
         else:
             parser = CsvBlockParser(

@@ -5,6 +5,8 @@ from the first rows: time-ordered logs often start with records whose optional f
 null, and a guessed schema then fails later in the file. Every leaf is read as a string (Polars
 turns JSON numbers and booleans into their text), and typed afterwards, so ``"12"`` and ``12``
 are the same token count and a timestamp may be a number in one record and text in the next.
+(Token counts are first tried as JSON integers, a shortcut with the same result: see
+:class:`botistat.ingest.jsonl.JsonlBlockParser`.)
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ class FieldMapping:
 
     paths: Mapping[str, str]
 
-    def json_schema(self, wanted: set[str]) -> dict[str, pl.DataType]:
-        """The Polars schema that reads exactly the wanted fields from a JSON object."""
+    def json_schema(
+        self, wanted: set[str], integers: frozenset[str] = frozenset()
+    ) -> dict[str, pl.DataType]:
+        """The Polars schema that reads exactly the wanted fields from a JSON object: text,
+        except the fields named in ``integers``."""
         import polars as pl
 
         tree: dict[str, Any] = {}
@@ -33,11 +38,11 @@ class FieldMapping:
             *parents, leaf = self.paths[name].split(".")
             for part in parents:
                 node = node.setdefault(part, {})
-            node[leaf] = None
+            node[leaf] = pl.Int64() if name in integers else pl.String()
 
-        def to_dtype(node: dict[str, Any] | None) -> pl.DataType:
-            if node is None:
-                return pl.String()
+        def to_dtype(node: dict[str, Any] | pl.DataType) -> pl.DataType:
+            if isinstance(node, pl.DataType):
+                return node
             return pl.Struct({key: to_dtype(child) for key, child in node.items()})
 
         return {key: to_dtype(child) for key, child in tree.items()}

@@ -129,6 +129,8 @@ def _counts(raw: pl.Series) -> pl.Series:
     """Whole numbers, read exactly; only what is not an integer goes through a float."""
     import polars as pl
 
+    if raw.dtype.is_integer():  # read as JSON integers
+        return raw.cast(pl.Int64)
     text = raw.str.strip_chars()
     counts = text.cast(pl.Int64, strict=False)
     todo = (counts.is_null() & text.is_not_null()).arg_true()
