@@ -1,10 +1,12 @@
 """Parse CSV/TSV blocks with Polars, counting rows with the wrong number of fields.
 
-Polars quietly pads a short row with nulls, so before the fast parse each line is checked with
-one vectorized regular expression: exactly as many fields as the header, quoted or not. Blocks
-whose lines all pass go to Polars' native reader. Only a block with a failing line (a bad row, or
-a quoted field that spans lines) is read with Python's ``csv`` module, which knows exactly where
-each record starts and how many fields it has.
+Polars quietly pads a short row with nulls, so each block's rows are checked before they are
+trusted. A block without quotes is read whole (Polars refuses a row with too many fields) and
+its separators counted: every row has as many fields as the header only if there are
+``rows * (fields - 1)`` of them. A block with quotes is checked line by line with one
+vectorized regular expression. Only a block that fails (a bad row, or a quoted field that
+spans lines) is read with Python's ``csv`` module, which knows exactly where each record
+starts and how many fields it has.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 QUOTE = '"'
-#: Reading a block as one column of whole lines: a separator that text does not contain.
-LINE_SEPARATOR = "\x1f"
 
 
 class CsvBlockParser:
@@ -79,39 +79,47 @@ class CsvBlockParser:
         return data[end:], first_line + 1
 
     def _parse_rows(self, block: Block) -> ParsedBlock:
-        if self._fields_fit(block.data):
-            frame = self._read_fast(block.data)
-            return ParsedBlock(frame, lambda: nonblank_line_numbers(block.data, block.first_line))
+        def lines() -> list[int]:
+            return nonblank_line_numbers(block.data, block.first_line)
+
+        if QUOTE.encode() not in block.data:
+            frame = self._read_unquoted(block.data)
+            if frame is not None:
+                return ParsedBlock(frame, lines)
+        elif self._quoted_lines_fit(block.data):
+            return ParsedBlock(self._read_fast(block.data), lines)
         return self._read_exact(block)
 
-    def _fields_fit(self, data: bytes) -> bool:
-        """Whether every nonblank line has exactly as many fields as the header."""
+    def _read_unquoted(self, data: bytes) -> pl.DataFrame | None:
+        """A block without quotes, if every nonblank line has as many fields as the header.
+
+        Without quotes each line is one row, and Polars refuses a row with too many fields
+        when it reads every column. Then the separators tell whether a row has too few: all
+        rows hold exactly ``width - 1`` only if the block's count is ``rows * (width - 1)``.
+        """
         import polars as pl
 
-        if QUOTE.encode() in data:
-            lines = pl.Series([data.decode("utf-8", "replace")]).str.split("\n").explode()
-            nonblank = lines.str.strip_chars().str.len_bytes() > 0
-            return bool(lines.filter(nonblank).str.contains(self._line_pattern).all())
-        # Without quotes a field is what lies between separators: counting them per line is
-        # cheaper than the pattern. Polars reads the lines (a separator no line holds).
-        try:
-            lines = pl.read_csv(
-                io.BytesIO(data),
-                has_header=False,
-                separator=LINE_SEPARATOR,
-                quote_char=None,
-                schema={"line": pl.String()},
-                encoding="utf8-lossy",
-                raise_if_empty=False,
-            ).to_series()
-        except pl.exceptions.PolarsError:
-            return False  # a line holds that separator after all: the exact reader decides
         assert self._header is not None
-        separators = lines.str.count_matches(self._separator, literal=True)
-        odd = lines.filter(separators != len(self._header) - 1)
-        return bool(odd.str.strip_chars().str.len_bytes().fill_null(0).eq(0).all())
+        try:
+            frame = self._read(data, quote=None, columns=None)
+        except pl.exceptions.PolarsError:
+            return None
+        if data.count(self._separator.encode()) != frame.height * (len(self._header) - 1):
+            return None
+        return self._canonical(frame)
+
+    def _quoted_lines_fit(self, data: bytes) -> bool:
+        """Whether every nonblank line of a block with quotes matches the line pattern."""
+        import polars as pl
+
+        lines = pl.Series([data.decode("utf-8", "replace")]).str.split("\n").explode()
+        nonblank = lines.str.strip_chars().str.len_bytes() > 0
+        return bool(lines.filter(nonblank).str.contains(self._line_pattern).all())
 
     def _read_fast(self, data: bytes) -> pl.DataFrame:
+        return self._canonical(self._read(data, quote=QUOTE, columns=self._positions()))
+
+    def _read(self, data: bytes, *, quote: str | None, columns: list[int] | None) -> pl.DataFrame:
         import polars as pl
 
         assert self._header is not None
@@ -119,15 +127,14 @@ class CsvBlockParser:
             io.BytesIO(data),
             has_header=False,
             schema={column: pl.String() for column in self._header},
-            columns=self._positions(),
+            columns=columns,
             separator=self._separator,
-            quote_char=QUOTE,
+            quote_char=quote,
             encoding="utf8-lossy",
             raise_if_empty=False,
         )
-        # Blank lines come back as all-null rows; the line check above skipped them too.
-        frame = frame.filter(pl.any_horizontal(pl.all().is_not_null()))
-        return self._canonical(frame)
+        # Blank lines come back as all-null rows; they are not records.
+        return frame.filter(pl.any_horizontal(pl.all().is_not_null()))
 
     def _read_exact(self, block: Block) -> ParsedBlock:
         import polars as pl
