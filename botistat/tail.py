@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from botistat.ingest.blocks import count_newlines
 from botistat.ingest.sources import GLOB_CHARS, format_for
 
 #: At most this much is read from one file per poll, so a huge backlog streams in pieces.
@@ -164,7 +165,7 @@ class Follower:
             followed.fresh = False
         elif at_end:
             followed.offset = _after_last_newline(handle, status.st_size)
-            followed.line = _count_lines(handle, followed.offset) + 1
+            followed.line = count_newlines(handle, 0, followed.offset) + 1
         return followed
 
     def _discover(self) -> list[Path]:
@@ -206,16 +207,3 @@ def _after_last_newline(handle: BinaryIO, size: int) -> int:
             return start + found + 1
         end = start
     return 0
-
-
-def _count_lines(handle: BinaryIO, size: int) -> int:
-    handle.seek(0)
-    lines = 0
-    remaining = size
-    while remaining > 0:
-        data = handle.read(min(remaining, 16 << 20))
-        if not data:
-            break
-        lines += data.count(b"\n")
-        remaining -= len(data)
-    return lines

@@ -85,18 +85,24 @@ class LineIndex:
             if offset in self._known:
                 return self._known[offset]
             start = max(known for known in self._known if known <= offset)
-            line = self._known[start]
             with self._path.open("rb") as handle:
-                handle.seek(start)
-                remaining = offset - start
-                while remaining > 0:
-                    chunk = handle.read(min(remaining, 16 << 20))
-                    if not chunk:
-                        break
-                    line += chunk.count(b"\n")
-                    remaining -= len(chunk)
+                line = self._known[start] + count_newlines(handle, start, offset)
             self._known[offset] = line
             return line
+
+
+def count_newlines(handle: BinaryIO, start: int, end: int) -> int:
+    """How many newlines bytes ``start`` to ``end`` of an open file hold."""
+    handle.seek(start)
+    count = 0
+    remaining = end - start
+    while remaining > 0:
+        chunk = handle.read(min(remaining, DEFAULT_BLOCK_SIZE))
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        remaining -= len(chunk)
+    return count
 
 
 @contextmanager
