@@ -177,20 +177,21 @@ def default_config_paths() -> list[Path]:
 
 
 def load_settings(path: Path | None = None, preset: str | None = None) -> Config:
-    """The config (see :func:`load_config`), with ``--preset`` applied when given."""
-    config = load_config(path)
-    return apply_preset(config, preset) if preset else config
+    """The config (see :func:`load_config`); ``--preset`` takes the place of its ``preset:``,
+    under its own ``fields:`` and ``record:``."""
+    return load_config(path, preset)
 
 
-def load_config(path: Path | None = None) -> Config:
-    """Load the config at ``path``, or the first default location that exists, or defaults."""
+def load_config(path: Path | None = None, preset: str | None = None) -> Config:
+    """Load the config at ``path``, or the first default location that exists, or defaults;
+    ``preset`` (given on the command line) replaces the config's own ``preset:``."""
     if path is None:
         path = next((p for p in default_config_paths() if p.is_file()), None)
         if path is None:
-            return Config()
+            return parse_config({}, preset_name=preset) if preset else Config()
     elif not path.is_file():
         raise ConfigError("config file not found", str(path), "check the path given to --config")
-    return parse_config(_read_yaml(path), path)
+    return parse_config(_read_yaml(path), path, preset)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -208,15 +209,19 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError("config is not valid YAML", where) from exc
 
 
-def parse_config(data: Any, path: Path | None = None) -> Config:
-    """Validate already-parsed YAML data and build a :class:`Config`."""
+def parse_config(data: Any, path: Path | None = None, preset_name: str | None = None) -> Config:
+    """Validate already-parsed YAML data and build a :class:`Config`; ``preset_name`` (from
+    ``--preset``) replaces the data's ``preset:``."""
     where = str(path) if path else "config"
     if data is None:
         data = {}
     section = _mapping(data, "the config", where)
     _reject_unknown(section, TOP_LEVEL_KEYS, "", where)
 
-    preset = _preset(section.get("preset"), "preset", where)
+    if preset_name is not None:
+        preset = _preset(preset_name, "--preset", "--preset")
+    else:
+        preset = _preset(section.get("preset"), "preset", where)
     fields = _fields(section.get("fields", {}), preset, "fields", where)
     record = _record(section.get("record"), preset, "record", where)
 
@@ -370,25 +375,6 @@ def _source_rules(value: Any, where: str) -> tuple[SourceRule, ...]:
             )
         )
     return tuple(rules)
-
-
-def apply_preset(config: Config, name: str) -> Config:
-    """``--preset NAME``: the preset's mapping under the config's own ``fields:``."""
-    preset = _preset(name, "--preset", "--preset")
-    assert preset is not None
-    fields = default_fields()
-    fields.update(preset.fields)
-    defaults = default_fields()
-    # Keep what the config file mapped explicitly (anything not at its default name).
-    fields.update({k: v for k, v in config.fields.items() if defaults.get(k) != v})
-    _check_nesting(fields, "--preset")
-    return replace(
-        config,
-        fields=MappingProxyType(fields),
-        record=preset.shape,
-        preset=preset.name,
-        failed_statuses=tuple(dict.fromkeys(config.failed_statuses + preset.failed_statuses)),
-    )
 
 
 def _email_config(section: dict[str, Any], where: str, path: Path | None) -> EmailConfig:

@@ -81,3 +81,41 @@ def test_empty_file_means_defaults(tmp_path: Path) -> None:
 def test_a_path_cannot_be_both_a_value_and_a_parent() -> None:
     with pytest.raises(ConfigError, match="both as a value and as the parent"):
         parse_config({"fields": {"timestamp": "usage", "prompt_tokens": "usage.in"}})
+
+
+@pytest.mark.parametrize("config_preset", ["openai", None])
+def test_preset_option_replaces_the_configs_preset(
+    tmp_path: Path, config_preset: str | None
+) -> None:
+    """``--preset`` takes the place of the config's ``preset:``; the config's own fields
+    still win over it, key by key."""
+    from botistat.config import default_fields, load_settings
+    from botistat.presets import preset_named
+
+    lines = [f"preset: {config_preset}"] if config_preset else []
+    path = write_text(
+        tmp_path / "botistat.yaml", "\n".join([*lines, "fields:", "  user_id: customer", ""])
+    )
+    config = load_settings(path, "langfuse")
+    langfuse = preset_named("langfuse")
+    assert langfuse is not None
+    assert config.preset == "langfuse"
+    assert config.record == langfuse.shape
+    assert dict(config.fields) == {**default_fields(), **langfuse.fields, "user_id": "customer"}
+
+
+def test_preset_option_without_a_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botistat.config import load_settings
+    from botistat.presets import preset_named
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nothing"))
+    monkeypatch.delenv("BOTISTAT_CONFIG_DIR", raising=False)
+    litellm = preset_named("litellm")
+    assert litellm is not None
+    config = load_settings(None, "litellm")
+    assert (config.preset, config.record) == ("litellm", litellm.shape)
+    with pytest.raises(ConfigError):
+        load_settings(None, "no-such-preset")
