@@ -261,3 +261,27 @@ def test_jsonl_counts_read_as_integers_until_an_input_writes_them_otherwise() ->
     assert counts([line.format('"7"'), line.format(2.5)]) == (pl.String, [7, 2])
     # Text seen once: the rest of the input is read as text.
     assert counts([line.format(8)]) == (pl.String, [8])
+
+
+def test_csv_counts_read_as_integers_until_an_input_writes_them_otherwise() -> None:
+    from botistat.ingest.normalize import _counts
+
+    parser = CsvBlockParser(
+        name="t.csv",
+        separator=",",
+        mapping=FieldMapping({"timestamp": "ts", "role": "role", "prompt_tokens": "tokens"}),
+        wanted=WANTED,
+        required=("timestamp", "role"),
+        integers=frozenset({"prompt_tokens"}),
+    )
+
+    def counts(text: str) -> tuple[pl.DataType, list[int | None]]:
+        column = parser.parse(Block(text.encode(), 1)).frame.get_column("prompt_tokens")
+        return column.dtype, _counts(column).to_list()
+
+    assert counts("ts,role,tokens\n1,user,5\n2,bot,\n") == (pl.Int64, [5, None])
+    # A row with too few fields goes to the exact reader; integers stay on.
+    assert counts("3,user\n4,bot,6\n") == (pl.String, [6])
+    assert counts('5,user,7\n6,bot,"8"\n') == (pl.Int64, [7, 8])
+    assert counts("7,user, 9\n8,bot,2.5\n") == (pl.String, [9, 2])
+    assert counts("9,user,10\n") == (pl.String, [10])

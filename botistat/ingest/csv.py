@@ -38,15 +38,20 @@ class CsvBlockParser:
         mapping: FieldMapping,
         wanted: set[str],
         required: tuple[str, ...],
+        integers: frozenset[str] = frozenset(),
     ) -> None:
         self._name = name
         self._separator = separator
         self._mapping = mapping
         self._wanted = wanted
         self._required = required
+        self._integers = integers
         self._header: list[str] | None = None
         self._columns: dict[str, str] = {}
         self._line_pattern = ""
+        # Token counts are read as integers until a block shows they are not (then as text
+        # for the rest of the input, typed afterwards like every other field).
+        self._integers_read = bool(integers)
 
     def parse(self, block: Block) -> ParsedBlock:
         return self._parse_rows(self.take_header(block))
@@ -122,11 +127,29 @@ class CsvBlockParser:
     def _read(self, data: bytes, *, quote: str | None, columns: list[int] | None) -> pl.DataFrame:
         import polars as pl
 
+        if self._integers_read:
+            try:
+                return self._read_as(data, quote, columns, integers=True)
+            except pl.exceptions.PolarsError:
+                frame = self._read_as(data, quote, columns, integers=False)
+                self._integers_read = False  # read fine as text: the counts were not integers
+                return frame
+        return self._read_as(data, quote, columns, integers=False)
+
+    def _read_as(
+        self, data: bytes, quote: str | None, columns: list[int] | None, *, integers: bool
+    ) -> pl.DataFrame:
+        import polars as pl
+
         assert self._header is not None
+        counts = {self._columns[name] for name in self._integers if name in self._columns}
         frame = pl.read_csv(
             io.BytesIO(data),
             has_header=False,
-            schema={column: pl.String() for column in self._header},
+            schema={
+                column: pl.Int64() if integers and column in counts else pl.String()
+                for column in self._header
+            },
             columns=columns,
             separator=self._separator,
             quote_char=quote,

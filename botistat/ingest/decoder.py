@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 BlockParser = Callable[[Block], ParsedBlock]
-#: Raw fields a JSON Lines parser first tries to read as integers.
+#: Raw fields the parsers first try to read as integers.
 COUNT_FIELDS: Final = (*TOKEN_FIELDS, *CACHE_FIELDS)
 
 
@@ -77,8 +77,8 @@ class SourceDecoder:
         self._normalize = BlockNormalizer(self.config, self._typed)
         mapping = FieldMapping(self.config.fields)
         if self.fmt == "jsonl":
-            counts = frozenset(COUNT_FIELDS)
-            self._parse = JsonlBlockParser(mapping, self._raw_fields, counts).parse
+            integers = frozenset(COUNT_FIELDS)
+            self._parse = JsonlBlockParser(mapping, self._raw_fields, integers).parse
             self._start = lambda block: block
         else:
             parser = CsvBlockParser(
@@ -87,6 +87,7 @@ class SourceDecoder:
                 mapping=mapping,
                 wanted=self._raw_fields,
                 required=self._required,
+                integers=frozenset(COUNT_FIELDS),
             )
             self._parse = parser.parse
             self._start = parser.take_header
