@@ -204,8 +204,7 @@ def _collect_partials(
         name: _user_shares(spill_to, name, len(parts))
         if spill_to is not None
         else (combined.pop(name).lazy(),)
-        for name in USER_PARTIALS
-        if name in queries
+        for name in (USER_PARTIALS if keys else {"users_overall"})
     }
     users.setdefault("users", users["users_overall"])
     combined |= users

@@ -48,6 +48,7 @@ class CsvBlockParser:
         self._integers = integers
         self._header: list[str] | None = None
         self._columns: dict[str, str] = {}
+        self._count_columns: set[str] = set()
         self._line_pattern = ""
         # Token counts are read as integers until a block shows they are not (then as text
         # for the rest of the input, typed afterwards like every other field).
@@ -71,6 +72,7 @@ class CsvBlockParser:
             raise InputError("CSV file has an empty header line", f"{self._name}:{first_line}")
         self._header = header
         self._columns = self._mapping.csv_columns(header, self._wanted)
+        self._count_columns = {self._columns[n] for n in self._integers if n in self._columns}
         for name in self._required:
             if name not in self._columns:
                 raise InputError(
@@ -142,12 +144,11 @@ class CsvBlockParser:
         import polars as pl
 
         assert self._header is not None
-        counts = {self._columns[name] for name in self._integers if name in self._columns}
         frame = pl.read_csv(
             io.BytesIO(data),
             has_header=False,
             schema={
-                column: pl.Int64() if integers and column in counts else pl.String()
+                column: pl.Int64() if integers and column in self._count_columns else pl.String()
                 for column in self._header
             },
             columns=columns,

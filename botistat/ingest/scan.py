@@ -117,7 +117,8 @@ class _Reader:
         for source in self._sources:
             self._stats.files.append(source.name)
             # Known before the input is cut: CSV blocks end outside quotes, and are smaller.
-            head = peek_head(source)
+            # The first bytes tell an unknown format, and refuse a JSON array for JSON Lines.
+            head = peek_head(source) if source.format in (None, "jsonl") else b""
             fmt = format_of(source, head) if head is not None else source.format
             quote = b'"' if fmt in ("csv", "tsv") else None
             size = self._block_size or (CSV_BLOCK_SIZE if quote else DEFAULT_BLOCK_SIZE)
