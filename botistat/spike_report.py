@@ -123,20 +123,31 @@ def reply_p95(replies: pl.LazyFrame, by: list[str], seconds: int) -> pl.LazyFram
     )
 
 
+def replies_per_bucket(replies: pl.LazyFrame, seconds: int) -> pl.LazyFrame:
+    """How many replies each bucket holds, in time order (what the slices are cut from)."""
+    import polars as pl
+
+    return replies.group_by(_bucket(seconds)).agg(pl.len().alias("replies")).sort(BUCKET)
+
+
 def reply_p95_in_slices(
-    replies: pl.LazyFrame, by: list[str], seconds: int, slice_rows: int = SLICE_REPLIES
+    replies: pl.LazyFrame,
+    by: list[str],
+    seconds: int,
+    counts: pl.DataFrame | None = None,
+    slice_rows: int = SLICE_REPLIES,
 ) -> pl.DataFrame:
     """:func:`reply_p95`, computed a slice of consecutive buckets at a time.
 
     An exact percentile needs every reply time of its bucket in memory at once; slices of
     about ``slice_rows`` replies keep that bounded however many buckets the input spans.
     Each slice is a filter on ``reply_at``, cheap when the replies are stored by time.
+    ``counts`` is :func:`replies_per_bucket`, when already collected.
     """
     import polars as pl
 
-    counts = (
-        replies.group_by(_bucket(seconds)).agg(pl.len().alias("replies")).sort(BUCKET).collect()
-    )
+    if counts is None:
+        counts = replies_per_bucket(replies, seconds).collect()
     step = timedelta(seconds=seconds)
     parts = []
     for first, last in _slices(counts, slice_rows):

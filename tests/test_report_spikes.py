@@ -126,7 +126,7 @@ def test_p95_per_bucket_in_slices_is_the_p95_per_bucket(
         },
     )
     by = ["group"] if grouped else []
-    got = reply_p95_in_slices(frame.lazy(), by, 3600, slice_rows)
+    got = reply_p95_in_slices(frame.lazy(), by, 3600, slice_rows=slice_rows)
     buckets: dict[tuple[Any, ...], list[float]] = {}
     for (s, ms), group in zip(replies, frame["group"], strict=True):
         key = ((group,) if grouped else ()) + (START + timedelta(hours=s // 3600),)
