@@ -1,14 +1,39 @@
-"""Process-wide memory settings for reports over big inputs."""
+"""Process-wide allocator settings for reports over big inputs."""
 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from typing import Final
 
 #: ``mallopt`` parameter of glibc's malloc: how many heaps ("arenas") threads may spread over.
 M_ARENA_MAX: Final = -8
 ARENAS: Final = 2
+#: Where the jemalloc inside Polars reads its options, when it starts (Polars' import).
+JEMALLOC_CONF: Final = "_RJEM_MALLOC_CONF"
+#: Freed pages are handed back to the system after 10 s instead of Polars' 0.5 s.
+JEMALLOC_DECAY: Final = "dirty_decay_ms:10000,muzzy_decay_ms:10000"
+
+
+def tune_allocators() -> None:
+    """Set up both allocators of the process for a long report; call it before Polars is
+    imported and before threads start."""
+    keep_freed_pages()
+    share_malloc_heaps()
+
+
+def keep_freed_pages() -> None:
+    """Let Polars' allocator reuse the pages it freed for ten seconds before returning them.
+
+    A report allocates and frees blocks of the same sizes over and over. With Polars' own
+    setting (half a second) most of those pages went back to the kernel and were faulted in
+    again, zeroed: on the 10M-record benchmark that was a third of the process's system time,
+    and 6% of its wall time. The cost is about 70 MB more peak private memory there. A
+    setting the user made in the environment is kept; after Polars' import this does nothing.
+    """
+    if "polars" not in sys.modules:
+        os.environ.setdefault(JEMALLOC_CONF, JEMALLOC_DECAY)
 
 
 def share_malloc_heaps() -> None:

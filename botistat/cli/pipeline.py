@@ -86,7 +86,7 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
     progress bar on a terminal."""
     from botistat.geo import open_country_source
     from botistat.ingest import resolve_sources, scan_sources
-    from botistat.memory import share_malloc_heaps
+    from botistat.memory import tune_allocators
     from botistat.partition import default_memory_budget, parse_size, partitions_for
 
     if request.by is not None and request.by not in GROUP_KEYS:
@@ -122,7 +122,7 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
             )
     prices = price_book(settings)
     countries = open_country_source(request.geoip_db, settings.geoip_database)
-    share_malloc_heaps()
+    tune_allocators()
     with progress_bar(sum(s.size or 0 for s in sources)) as on_progress:
         scan = scan_sources(sources, settings, strict=request.strict, progress=on_progress)
         report = build_report(scan, options, countries, prices)
