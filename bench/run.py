@@ -3,6 +3,7 @@
     python bench/run.py                       # 1M and 10M records, JSONL, CSV and gzip
     python bench/run.py --records 1000000 --formats jsonl
     python bench/run.py --by hour             # also every metric per hour
+    python bench/run.py --repeat 3            # each engine 3 times, in turn: the medians
 
 For each size and format: generate (or reuse) the dataset, run ``botistat report --format json``
 (the default report: its timeline holds the tokens per hour) and the DuckDB reference
@@ -133,14 +134,29 @@ def duckdb_command(fmt: str, paths: list[str]) -> list[str]:
     return [sys.executable, str(BENCH / "reference_duckdb.py"), kind, *paths]
 
 
-def bench(records: int, fmt: str, by: str | None = None) -> list[str]:
+def median_run(runs: list[Run]) -> Run:
+    """The run of median time (the slower middle one of an even count), with the highest
+    peak memory of all the runs."""
+    middle = sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+    return Run(middle.seconds, max(run.peak_rss_anon for run in runs), middle.output)
+
+
+def bench(records: int, fmt: str, by: str | None = None, repeat: int = 1) -> list[str]:
     directory = write_dataset(records, DATA / f"{records}-v{VERSION}")
     files = sorted(str(p) for p in (directory / FORMAT_DIRS[fmt]).iterdir())
     size = sum(Path(p).stat().st_size for p in files)
     warm_page_cache(files)
-    ours = run_measured(botistat_command(files, by))
-    theirs = run_measured(duckdb_command(fmt, files))
-    problems = compare(json.loads(ours.output), json.loads(theirs.output))
+    # In turn, so that a slow spell of the machine falls on both engines alike.
+    our_runs, their_runs = [], []
+    for _ in range(repeat):
+        our_runs.append(run_measured(botistat_command(files, by)))
+        their_runs.append(run_measured(duckdb_command(fmt, files)))
+    ours, theirs = median_run(our_runs), median_run(their_runs)
+    problems = [
+        problem
+        for mine, reference in zip(our_runs, their_runs, strict=True)
+        for problem in compare(json.loads(mine.output), json.loads(reference.output))
+    ]
     rows = []
     ratio = f"{ours.seconds / theirs.seconds:.2f}"
     for engine, run, shown in (("botistat", ours, ratio), ("duckdb", theirs, "")):
@@ -161,7 +177,18 @@ def main() -> None:
     parser.add_argument(
         "--by", help="also break botistat's report down (e.g. hour); DuckDB computes the same"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each engine this many times, in turn; print the median time and the "
+        "highest peak memory",
+    )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.repeat > 1:
+        print(f"Median time of {args.repeat} runs per engine; peak memory: the highest.\n")
     print(
         "| records | format | MB | engine | seconds | records/s | MB/s | peak RssAnon MB | "
         "botistat/duckdb |"
@@ -169,7 +196,7 @@ def main() -> None:
     print("|---:|---|---:|---|---:|---:|---:|---:|---:|")
     for records in args.records:
         for fmt in args.formats:
-            for row in bench(records, fmt, args.by):
+            for row in bench(records, fmt, args.by, args.repeat):
                 print(row, flush=True)
 
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from dataset import write_dataset
 from reference_duckdb import duckdb_metrics
-from run import compare
+from run import Run, compare, median_run
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +39,10 @@ def test_botistat_agrees_with_duckdb(dataset: Path, fmt: str, grouping: list[str
     assert compare(ours, theirs) == []
     assert ours["messages"]["total"] == 100_000
     assert ours["response_ms"]["count"] > 40_000
+
+
+def test_repeated_runs_report_the_median_time_and_the_highest_memory() -> None:
+    runs = [Run(3.0, 100, "c"), Run(1.0, 300, "a"), Run(2.0, 200, "b")]
+    assert median_run(runs) == Run(2.0, 300, "b")
+    # An even count takes the slower of the two middle runs (for both engines alike).
+    assert median_run([*runs, Run(4.0, 50, "d")]).seconds == 3.0
