@@ -84,3 +84,53 @@ def test_examples(text: str, zone: str, utc: str | None) -> None:
     want = None if utc is None else datetime.fromisoformat(utc).replace(tzinfo=UTC)
     assert value == want
     assert parse_timestamp_series(frame["t"], zone)[0] == want
+
+
+def render_iso(instant: datetime, digits: int, separator: str, zone: str) -> str:
+    """An ISO text of the instant's wall clock, with ``digits`` fractional digits (cut, not
+    rounded) and the zone suffix as given (``""`` for none)."""
+    text = instant.strftime(f"%Y-%m-%d{separator}%H:%M:%S")
+    if digits:
+        text += "." + f"{instant.microsecond:06d}{instant.microsecond % 1000:03d}"[:digits]
+    return text + zone
+
+
+zones = st.sampled_from(["", "Z", "z", "+00:00", "+05:30", "-03:00", "+14:00", "-0800", "+01"])
+
+
+@given(
+    st.lists(
+        st.tuples(
+            instants, st.sampled_from([0, 1, 2, 3, 4, 6, 7, 9]), st.sampled_from("T "), zones
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+)
+def test_iso_shapes_read_as_the_general_parser_reads_them(
+    values: list[tuple[datetime, int, str, str]], zone: str
+) -> None:
+    # The common shapes take a fast path; every other shape falls through to the general
+    # expression. Either way each text must come out as the general expression reads it.
+    texts = [render_iso(*value) for value in values]
+    general = pl.DataFrame({"t": texts}).select(parse_timestamp(pl.col("t"), zone))["t"]
+    assert parse_timestamp_series(pl.Series("t", texts), zone).to_list() == general.to_list()
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "utc"),
+    [
+        ("2026-11-19 23:10:05.120Z", "Europe/Berlin", "2026-11-19T23:10:05.120000"),
+        ("2026-11-19T23:10:05.123456-03:30", "UTC", "2026-11-20T02:40:05.123456"),
+        ("2026-11-19 23:10:05.123456789", "America/New_York", "2026-11-20T04:10:05.123456"),
+        ("2026-11-19T23:10:05.1Z", "UTC", "2026-11-19T23:10:05.100000"),
+        ("2026-11-19T23:10:05+14:00", "UTC", "2026-11-19T09:10:05"),
+        ("2026-11-19T24:10:05Z", "UTC", None),
+        ("2026-11-19T23:10:05.12xZ", "UTC", None),
+        ("2026-11-19T23:10:05+ab:cd", "UTC", None),
+    ],
+)
+def test_iso_examples(text: str, zone: str, utc: str | None) -> None:
+    want = None if utc is None else datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    assert parse_timestamp_series(pl.Series("t", [text]), zone)[0] == want

@@ -22,9 +22,14 @@ S = TypeVar("S", "pl.Series", "pl.Expr")
 
 ISO_AWARE: Final = "%Y-%m-%dT%H:%M:%S%.f%z"
 ISO_NAIVE: Final = "%Y-%m-%dT%H:%M:%S%.f"
-#: ``%#z`` also reads a ``Z``; a fast first try for the most common style.
-ISO_AWARE_Z: Final = "%Y-%m-%dT%H:%M:%S%.f%#z"
-ISO_NAIVE_SPACE: Final = "%Y-%m-%d %H:%M:%S%.f"
+#: Formats Polars parses natively, by the length of an ISO text's date and time without its
+#: zone: ten times as fast as the general formats (``%.f`` and ``%z`` go through chrono).
+ISO_FAST_FORMATS: Final = {
+    19: "%Y-%m-%dT%H:%M:%S",
+    23: "%Y-%m-%dT%H:%M:%S.%3f",
+    26: "%Y-%m-%dT%H:%M:%S.%6f",
+    29: "%Y-%m-%dT%H:%M:%S.%9f",
+}
 #: Magnitude limits and the factor that turns each epoch unit into microseconds.
 _SECONDS_BELOW: Final = 10**11
 _MILLIS_BELOW: Final = 10**14
@@ -110,7 +115,7 @@ def parse_timestamp_series(raw: pl.Series, timezone: str = "UTC") -> pl.Series:
     # Casting text is the costly part, so each cast runs once, on the rows still unparsed
     # (an eager select does not share repeated subexpressions).
     result = _scaled(text.cast(pl.Int64, strict=False), _micros_from_int)
-    steps = (_epoch_float, _aware_iso, _naive_iso_space, _naive_iso_t, _general)
+    steps = (_epoch_float, _iso, _general)
     for attempt in steps:
         todo = (result.is_null() & text.is_not_null()).arg_true()
         if todo.is_empty():
@@ -138,16 +143,61 @@ def _general(text: pl.Series, timezone: str) -> pl.Series:
     return text.to_frame("t").select(parse_timestamp(pl.col("t"), timezone)).to_series()
 
 
-def _aware_iso(text: pl.Series, _timezone: str) -> pl.Series:
-    return _strptime(text, ISO_AWARE_Z, "UTC")
+def _iso(text: pl.Series, timezone: str) -> pl.Series:
+    """ISO 8601 text in the common shapes, null in any other (left to :func:`_general`).
 
+    The common shapes: a date, ``T`` or a space, a time with 0, 3, 6 or 9 fractional digits,
+    then ``Z``, ``+HH:MM`` / ``-HH:MM`` or nothing (the configured time zone). The zone is
+    cut off and applied by arithmetic, so that the rest parses on Polars' fast path.
+    """
+    import polars as pl
 
-def _naive_iso_space(text: pl.Series, timezone: str) -> pl.Series:
-    return _localized(_strptime(text, ISO_NAIVE_SPACE), timezone)
-
-
-def _naive_iso_t(text: pl.Series, timezone: str) -> pl.Series:
-    return _localized(_strptime(text, ISO_NAIVE), timezone)
+    t = pl.col("t")
+    zone_length = (
+        pl.when(t.str.ends_with("Z") | t.str.ends_with("z"))
+        .then(1)
+        .when(t.str.slice(-6, 1).is_in(["+", "-"]) & (t.str.slice(-3, 1) == ":"))
+        .then(6)
+        .otherwise(0)
+    )
+    shape = (
+        text.to_frame("t")
+        .with_columns(zone_length.cast(pl.UInt32).alias("zone"))
+        .select(
+            # A space may stand for the T: the fast formats have a T.
+            t.str.head(t.str.len_bytes() - pl.col("zone"))
+            .str.replace(" ", "T", literal=True, n=1)
+            .alias("clock"),
+            pl.col("zone"),
+        )
+    )
+    clock, zone = shape.get_column("clock"), shape.get_column("zone")
+    naive = pl.Series(text.name, dtype=pl.Datetime("us")).extend_constant(None, len(text))
+    lengths = clock.str.len_bytes()
+    for length, fmt in ISO_FAST_FORMATS.items():
+        rows = (lengths == length).arg_true()
+        if len(rows) == len(clock):  # one shape throughout, as in most logs: no copies
+            naive = _strptime(clock, fmt)
+        elif not rows.is_empty():
+            naive = naive.scatter(rows, _strptime(clock.gather(rows), fmt))
+    result = naive.dt.replace_time_zone("UTC")
+    offsets = (zone == 6).arg_true()
+    if not offsets.is_empty():
+        z = pl.col("zone")
+        minutes = z.str.slice(1, 2).cast(pl.Int64, strict=False) * 60 + z.str.slice(4, 2).cast(
+            pl.Int64, strict=False
+        )
+        sign = pl.when(z.str.starts_with("-")).then(-1).otherwise(1)
+        shifted = (
+            pl.DataFrame({"zone": text.gather(offsets).str.slice(-6), "at": result.gather(offsets)})
+            .select(pl.col("at") - pl.duration(minutes=minutes * sign))
+            .to_series()
+        )
+        result = result.scatter(offsets, shifted)
+    unzoned = (zone == 0).arg_true()
+    if timezone != "UTC" and not unzoned.is_empty():
+        result = result.scatter(unzoned, _localized(naive.gather(unzoned), timezone))
+    return result
 
 
 def _strptime(text: S, fmt: str, time_zone: str | None = None) -> S:
