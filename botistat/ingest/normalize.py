@@ -117,12 +117,16 @@ class BlockNormalizer:
 
 
 def _roles(raw: pl.Series, config: Config) -> pl.Series:
-    """Canonical roles: the few distinct raw values are mapped, then looked up per row."""
+    """Canonical roles: the few distinct raw values are mapped, then looked up per row,
+    straight into the canonical type (a cast afterwards would hash every row again)."""
     import polars as pl
 
+    role_type = canonical_schema()["role"]
     distinct = raw.unique().drop_nulls()
     mapped = distinct.to_frame("role").select(_role(pl.col("role"), config)).to_series()
-    return raw.replace_strict(distinct, mapped, default=None, return_dtype=pl.String)
+    return raw.replace_strict(
+        distinct, mapped.cast(role_type), default=None, return_dtype=role_type
+    )
 
 
 def _counts(raw: pl.Series) -> pl.Series:
