@@ -17,7 +17,12 @@ from botistat.metrics.cost import cost_by_model, model_rates
 from botistat.metrics.countries import country_counts, country_users, user_share
 from botistat.metrics.grouping import GROUP, group_expr
 from botistat.metrics.merge import merge_repeated, merged_count
-from botistat.metrics.response import response_times
+from botistat.metrics.response import (
+    conversation_turns,
+    direct_replies,
+    in_conversation_order,
+    paired_replies,
+)
 from botistat.metrics.volume import volume
 from botistat.model import Report
 from botistat.partition import spill
@@ -165,7 +170,8 @@ def _collect_partials(
         rates = model_rates(part, book)
         queries = {
             "volume": volume(part, keys),
-            "replies": response_times(part, keys, from_user),
+            "turns": conversation_turns(part, keys, from_user),
+            "direct": direct_replies(part, keys, from_user),
             "countries_overall": country_counts(part, []),
             "users_overall": country_users(part, []),
             "buckets_overall": bucket_volume(part, [], seconds),
@@ -184,6 +190,7 @@ def _collect_partials(
         # cache; the streaming engine would pull the source once per query.
         frames = pl.collect_all(list(queries.values()), engine="in-memory")
         results = dict(zip(queries, frames, strict=True))
+        results["replies"] = _replies(results.pop("turns"), results.pop("direct"), keys, from_user)
         if spill_to is not None:
             # Written from memory: a lazy sink in the same collect would run on the
             # streaming engine and read and resolve the partition a second time.
@@ -212,6 +219,15 @@ def _collect_partials(
         combined.setdefault(grouped, combined[f"{grouped}_overall"])
     replies_of_all = pl.scan_parquet(reply_files) if reply_files else combined.pop("replies").lazy()
     return Partials(replies=replies_of_all, **combined)
+
+
+def _replies(
+    turns: pl.DataFrame, direct: pl.DataFrame, keys: list[str], from_user: tuple[str, ...]
+) -> pl.DataFrame:
+    import polars as pl
+
+    paired = paired_replies(in_conversation_order(turns).lazy(), keys, from_user).collect()
+    return pl.concat([paired, direct], how="vertical")
 
 
 def _write_shares(pairs: pl.DataFrame, directory: Path, name: str, part: int, shares: int) -> None:
