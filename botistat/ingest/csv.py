@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from botistat.errors import InputError
 from botistat.ingest.blocks import Block
 from botistat.ingest.mapping import FieldMapping
-from botistat.ingest.parsed import BadLine, ParsedBlock, nonblank_line_numbers
+from botistat.ingest.parsed import BadLine, IntegersFirst, ParsedBlock, nonblank_line_numbers
 
 if TYPE_CHECKING:
     import polars as pl
@@ -50,9 +50,7 @@ class CsvBlockParser:
         self._columns: dict[str, str] = {}
         self._count_columns: set[str] = set()
         self._line_pattern = ""
-        # Token counts are read as integers until a block shows they are not (then as text
-        # for the rest of the input, typed afterwards like every other field).
-        self._integers_read = bool(integers)
+        self._integers_first = IntegersFirst(bool(integers))
 
     def parse(self, block: Block) -> ParsedBlock:
         return self._parse_rows(self.take_header(block))
@@ -127,16 +125,10 @@ class CsvBlockParser:
         return self._canonical(self._read(data, quote=QUOTE, columns=self._positions()))
 
     def _read(self, data: bytes, *, quote: str | None, columns: list[int] | None) -> pl.DataFrame:
-        import polars as pl
-
-        if self._integers_read:
-            try:
-                return self._read_as(data, quote, columns, integers=True)
-            except pl.exceptions.PolarsError:
-                frame = self._read_as(data, quote, columns, integers=False)
-                self._integers_read = False  # read fine as text: the counts were not integers
-                return frame
-        return self._read_as(data, quote, columns, integers=False)
+        return self._integers_first.read(
+            lambda: self._read_as(data, quote, columns, integers=True),
+            lambda: self._read_as(data, quote, columns, integers=False),
+        )
 
     def _read_as(
         self, data: bytes, quote: str | None, columns: list[int] | None, *, integers: bool

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from botistat.ingest.blocks import Block
 from botistat.ingest.mapping import FieldMapping
-from botistat.ingest.parsed import BadLine, ParsedBlock, nonblank_line_numbers
+from botistat.ingest.parsed import BadLine, IntegersFirst, ParsedBlock, nonblank_line_numbers
 
 if TYPE_CHECKING:
     import polars as pl
@@ -23,36 +23,30 @@ LINE_BY_LINE_BELOW: Final = 32
 
 
 class JsonlBlockParser:
-    """Parses the blocks of one JSON Lines input.
-
-    Token counts are usually JSON integers: reading them as such skips turning each into text
-    and back. Where an input writes them as text or fractions, that read fails, and from then
-    on the input's counts are read as text (see :mod:`botistat.ingest.mapping`); a block that
-    fails both ways holds malformed lines.
-    """
+    """Parses the blocks of one JSON Lines input, token counts read as integers first (see
+    :class:`~botistat.ingest.parsed.IntegersFirst`); a block that fails both ways holds
+    malformed lines."""
 
     def __init__(self, mapping: FieldMapping, wanted: set[str], integers: frozenset[str]):
         self._schema = mapping.json_schema(wanted)
         self._integer_schema = mapping.json_schema(wanted, integers & wanted)
         self._extract = mapping.json_fields(wanted)
-        self._integers_read = bool(integers & wanted)
+        self._integers_first = IntegersFirst(bool(integers & wanted))
 
     def parse(self, block: Block) -> ParsedBlock:
-        import polars as pl
-
-        if self._integers_read:
-            try:
-                frame = _read(block.data, self._integer_schema)
-            except (pl.exceptions.PolarsError, ValueError):
-                parsed = parse_jsonl_block(block, self._schema, self._extract)
-                if not parsed.bad:  # the counts were not integers, the lines were fine
-                    self._integers_read = False
-                return parsed
+        def as_integers() -> ParsedBlock:
+            frame = _read(block.data, self._integer_schema)
             return ParsedBlock(
                 frame.select(self._extract),
                 lambda: nonblank_line_numbers(block.data, block.first_line),
             )
-        return parse_jsonl_block(block, self._schema, self._extract)
+
+        return self._integers_first.read(
+            as_integers,
+            lambda: parse_jsonl_block(block, self._schema, self._extract),
+            # Lines that parse as text were fine: the counts were what failed.
+            counts_were_text=lambda parsed: not parsed.bad,
+        )
 
 
 def parse_jsonl_block(
