@@ -22,7 +22,11 @@ from botistat.metrics.countries import (
     reply_times_by_country,
 )
 from botistat.metrics.grouping import GROUP, group_label
-from botistat.metrics.response import response_summary
+from botistat.metrics.response import (
+    response_summary,
+    sorted_response_times,
+    with_percentiles,
+)
 from botistat.metrics.volume import merge_volume
 from botistat.model import (
     Cost,
@@ -222,13 +226,16 @@ def _reply_summaries(
     seconds = options.spikes.bucket_seconds
     # One read for what needs every reply at once (a column, plus small aggregates); the
     # p95 per bucket then reads a slice of the replies at a time.
-    speed, by_country, counts = pl.collect_all(
-        [
-            response_summary(replies, keys),
-            reply_times_by_country(replies, keys),
-            replies_per_bucket(replies, seconds),
-        ]
-    )
+    queries = [
+        response_summary(replies, keys, percentiles=bool(keys)),
+        reply_times_by_country(replies, keys),
+        replies_per_bucket(replies, seconds),
+    ]
+    if not keys:  # the overall percentiles: from one sort of all reply times
+        queries.append(sorted_response_times(replies))
+    speed, by_country, counts, *ordered = pl.collect_all(queries)
+    if ordered:
+        speed = with_percentiles(speed, ordered[0].to_series())
     return [speed, by_country, reply_p95_in_slices(replies, keys, seconds, counts)]
 
 

@@ -1,5 +1,8 @@
-"""Reply pairing takes a fast order (a stable sort on the conversation hash) only when it is
-the exact one; otherwise it sorts by hash, id and time. Both ways must give the same replies."""
+"""The fast paths of reply times must give what the plain ones give.
+
+Reply pairing takes a fast order (a stable sort on the conversation hash) only when it is the
+exact one; otherwise it sorts by hash, id and time. The overall percentiles are read off one
+sort of all reply times instead of a sort per percentile."""
 
 from __future__ import annotations
 
@@ -15,7 +18,10 @@ from botistat.metrics.response import (
     conversation_turns,
     in_conversation_order,
     paired_replies,
+    response_summary,
     response_times,
+    sorted_response_times,
+    with_percentiles,
 )
 from botistat.schema import canonical_schema
 
@@ -93,3 +99,11 @@ def test_two_ids_with_one_hash_are_kept_apart() -> None:
     replies = paired_replies(ordered.lazy(), []).collect()
     assert replies["response_ms"].to_list() == [2000.0, 2000.0]
     assert replies["user_country"].cast(pl.String).to_list() == ["DE", "FR"]
+
+
+@given(st.lists(st.floats(0, 1e7, allow_nan=False), max_size=60))
+def test_percentiles_read_off_the_sorted_times_are_polars_own(times: list[float]) -> None:
+    replies = pl.DataFrame({"response_ms": times}, schema={"response_ms": pl.Float64}).lazy()
+    summary = response_summary(replies, [], percentiles=False).collect()
+    ordered = sorted_response_times(replies).collect().to_series()
+    assert with_percentiles(summary, ordered).equals(response_summary(replies, []).collect())
