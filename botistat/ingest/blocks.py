@@ -198,7 +198,8 @@ def read_blocks(
 def _cut_point(buffer: bytes, quote: bytes | None, *, force: bool) -> int:
     """Index just past the last newline that ends a complete record, or 0 if there is none."""
     end = buffer.rfind(b"\n")
-    if end < 0 or quote is None:
+    # Finding a byte is a memchr; counting them all takes thirty times as long.
+    if end < 0 or quote is None or quote not in buffer:
         return end + 1
     # An even number of quote characters before a newline means it lies outside any quoted
     # field (RFC 4180 escapes a quote by doubling it, which keeps the parity).
