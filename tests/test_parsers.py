@@ -285,3 +285,23 @@ def test_csv_counts_read_as_integers_until_an_input_writes_them_otherwise() -> N
     assert counts('5,user,7\n6,bot,"8"\n') == (pl.Int64, [7, 8])
     assert counts("7,user, 9\n8,bot,2.5\n") == (pl.String, [9, 2])
     assert counts("9,user,10\n") == (pl.String, [10])
+
+
+def test_csv_short_row_inside_a_block_without_quotes_is_skipped() -> None:
+    # Polars pads a short row with nulls unless it comes first: the parser must notice it
+    # wherever it is, and tell it from a row whose last field is merely empty.
+    parser = CsvBlockParser(
+        name="t.csv",
+        separator=",",
+        mapping=FieldMapping({"timestamp": "ts", "role": "role", "prompt_tokens": "tokens"}),
+        wanted=WANTED,
+        required=("timestamp", "role"),
+    )
+    parser.take_header(Block(b"ts,role,tokens\n", 1))
+    parsed = parser.parse(Block(b"1,user,5\n2,bot\n3,user,\n4,bot,6\n", 2))
+    assert parsed.frame.get_column("timestamp").to_list() == ["1", "3", "4"]
+    assert [(bad.line, bad.reason) for bad in parsed.bad] == [(3, "2 fields, expected 3")]
+    # Every row complete, the last column never empty: read as it is.
+    parsed = parser.parse(Block(b"5,user,7\n6,bot,8\n", 6))
+    assert parsed.frame.get_column("prompt_tokens").to_list() == ["7", "8"]
+    assert parsed.bad == []
