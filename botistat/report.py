@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -161,50 +162,26 @@ def _collect_partials(
     """Every partial result of every part; with ``spill_to``, the replies go to disk there."""
     import polars as pl
 
-    # A reply's country is its user's: in a country breakdown it joins the user's group.
-    from_user = (GROUP,) if options.by == "country" else ()
-    seconds = options.spikes.bucket_seconds
     collected: dict[str, list[pl.DataFrame]] = {}
     reply_files: list[Path] = []
-    for index, (part, merged) in enumerate(parts):
-        rates = model_rates(part, book)
-        queries = {
-            "volume": volume(part, keys),
-            "turns": conversation_turns(part, keys, from_user),
-            "direct": direct_replies(part, keys, from_user),
-            "countries_overall": country_counts(part, []),
-            "users_overall": country_users(part, []),
-            "buckets_overall": bucket_volume(part, [], seconds),
-            "contributors_overall": _contributors(part, [], seconds),
-            "cost": cost_by_model(part, keys, rates),
-            "merged": merged,
-        }
-        if keys:  # without groups, the grouped partials are the overall ones
-            queries |= {
-                "countries": country_counts(part, keys),
-                "users": country_users(part, keys),
-                "buckets": bucket_volume(part, keys, seconds),
-                "contributors": _contributors(part, keys, seconds),
-            }
-        # The in-memory engine runs the shared scan once and feeds every query from its
-        # cache; the streaming engine would pull the source once per query.
-        frames = pl.collect_all(list(queries.values()), engine="in-memory")
-        results = dict(zip(queries, frames, strict=True))
-        results["replies"] = _replies(results.pop("turns"), results.pop("direct"), keys, from_user)
-        if spill_to is not None:
-            # Written from memory: a lazy sink in the same collect would run on the
-            # streaming engine and read and resolve the partition a second time.
-            reply_files.append(spill_to / f"replies-{index}.parquet")
-            # Stored by time: the p95 per bucket reads them a time slice at a time.
-            replies = results.pop("replies").sort("reply_at")
-            replies.write_parquet(
-                reply_files[-1], compression="lz4", row_group_size=REPLY_ROW_GROUP_ROWS
-            )
-            # The user pairs grow with the input too: on disk, in shares by user.
-            for name in USER_PARTIALS & results.keys():
-                _write_shares(results.pop(name), spill_to, name, index, len(parts))
-        for name, result in results.items():
-            collected.setdefault(name, []).append(result)
+    written: list[Future[None]] = []
+    # What a part leaves on disk is written while the next part is collected: the writes
+    # are mostly single-threaded, the collect keeps both cores busy. Leaving the block waits
+    # for the writes, whatever happened.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        for index, (part, merged) in enumerate(parts):
+            results = _collect_part(part, merged, keys, options, book)
+            if spill_to is not None:
+                reply_files.append(spill_to / f"replies-{index}.parquet")
+                pairs = {name: results.pop(name) for name in USER_PARTIALS & results.keys()}
+                replies = results.pop("replies")
+                written.append(
+                    writer.submit(_write_part, replies, reply_files[-1], pairs, index, len(parts))
+                )
+            for name, result in results.items():
+                collected.setdefault(name, []).append(result)
+    for done in written:
+        done.result()  # raises what a write raised
     # Any: the partials are frames of different kinds; Partials names and types each.
     combined: dict[str, Any] = {name: pl.concat(frames) for name, frames in collected.items()}
     users = {
@@ -228,6 +205,64 @@ def _replies(
 
     paired = paired_replies(in_conversation_order(turns).lazy(), keys, from_user).collect()
     return pl.concat([paired, direct], how="vertical")
+
+
+def _collect_part(
+    part: pl.LazyFrame,
+    merged: pl.LazyFrame,
+    keys: list[str],
+    options: ReportOptions,
+    book: PriceBook,
+) -> dict[str, pl.DataFrame]:
+    """Every partial result of one part, in one collect."""
+    import polars as pl
+
+    # A reply's country is its user's: in a country breakdown it joins the user's group.
+    from_user = (GROUP,) if options.by == "country" else ()
+    seconds = options.spikes.bucket_seconds
+    rates = model_rates(part, book)
+    queries = {
+        "volume": volume(part, keys),
+        "turns": conversation_turns(part, keys, from_user),
+        "direct": direct_replies(part, keys, from_user),
+        "countries_overall": country_counts(part, []),
+        "users_overall": country_users(part, []),
+        "buckets_overall": bucket_volume(part, [], seconds),
+        "contributors_overall": _contributors(part, [], seconds),
+        "cost": cost_by_model(part, keys, rates),
+        "merged": merged,
+    }
+    if keys:  # without groups, the grouped partials are the overall ones
+        queries |= {
+            "countries": country_counts(part, keys),
+            "users": country_users(part, keys),
+            "buckets": bucket_volume(part, keys, seconds),
+            "contributors": _contributors(part, keys, seconds),
+        }
+    # The in-memory engine runs the shared scan once and feeds every query from its cache;
+    # the streaming engine would pull the source once per query.
+    frames = pl.collect_all(list(queries.values()), engine="in-memory")
+    results = dict(zip(queries, frames, strict=True))
+    results["replies"] = _replies(results.pop("turns"), results.pop("direct"), keys, from_user)
+    return results
+
+
+def _write_part(
+    replies: pl.DataFrame,
+    reply_file: Path,
+    pairs: dict[str, pl.DataFrame],
+    part: int,
+    shares: int,
+) -> None:
+    """Write a part's replies, and its user pairs in shares by user (both grow with the
+    input). From memory: a lazy sink in the same collect would run on the streaming engine
+    and read and resolve the partition a second time."""
+    # Stored by time: the p95 per bucket reads them a time slice at a time.
+    replies.sort("reply_at").write_parquet(
+        reply_file, compression="lz4", row_group_size=REPLY_ROW_GROUP_ROWS
+    )
+    for name, rows in pairs.items():
+        _write_shares(rows, reply_file.parent, name, part, shares)
 
 
 def _write_shares(pairs: pl.DataFrame, directory: Path, name: str, part: int, shares: int) -> None:
