@@ -263,17 +263,22 @@ def test_jsonl_counts_read_as_integers_until_an_input_writes_them_otherwise() ->
     assert counts([line.format(8)]) == (pl.String, [8])
 
 
-def test_csv_counts_read_as_integers_until_an_input_writes_them_otherwise() -> None:
-    from botistat.ingest.normalize import _counts
-
-    parser = CsvBlockParser(
+def _ts_role_tokens_parser(integers: frozenset[str] = frozenset()) -> CsvBlockParser:
+    """A parser of ``ts,role,tokens`` CSV."""
+    return CsvBlockParser(
         name="t.csv",
         separator=",",
         mapping=FieldMapping({"timestamp": "ts", "role": "role", "prompt_tokens": "tokens"}),
         wanted=WANTED,
         required=("timestamp", "role"),
-        integers=frozenset({"prompt_tokens"}),
+        integers=integers,
     )
+
+
+def test_csv_counts_read_as_integers_until_an_input_writes_them_otherwise() -> None:
+    from botistat.ingest.normalize import _counts
+
+    parser = _ts_role_tokens_parser(frozenset({"prompt_tokens"}))
 
     def counts(text: str) -> tuple[pl.DataType, list[int | None]]:
         column = parser.parse(Block(text.encode(), 1)).frame.get_column("prompt_tokens")
@@ -290,13 +295,7 @@ def test_csv_counts_read_as_integers_until_an_input_writes_them_otherwise() -> N
 def test_csv_short_row_inside_a_block_without_quotes_is_skipped() -> None:
     # Polars pads a short row with nulls unless it comes first: the parser must notice it
     # wherever it is, and tell it from a row whose last field is merely empty.
-    parser = CsvBlockParser(
-        name="t.csv",
-        separator=",",
-        mapping=FieldMapping({"timestamp": "ts", "role": "role", "prompt_tokens": "tokens"}),
-        wanted=WANTED,
-        required=("timestamp", "role"),
-    )
+    parser = _ts_role_tokens_parser()
     parser.take_header(Block(b"ts,role,tokens\n", 1))
     parsed = parser.parse(Block(b"1,user,5\n2,bot\n3,user,\n4,bot,6\n", 2))
     assert parsed.frame.get_column("timestamp").to_list() == ["1", "3", "4"]
