@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final, cast
+from typing import Any, Final, cast
 
 from botistat.config import DEFAULT_FAILED_STATUSES, DEFAULT_ROLES
 from botistat.errors import InputError
@@ -245,22 +245,20 @@ def _failed_statuses(
 
 def _sample(path: Path, sample: int) -> list[dict[str, Any]]:
     """The first ``sample`` records of a file, read as a stream (never the whole file)."""
-    from botistat.ingest.blocks import GZIP_MAGIC, UNREADABLE, open_source, peek_head
+    from botistat.ingest.blocks import HEAD_BYTES, UNREADABLE, UTF8_BOM, open_source
     from botistat.ingest.decoder import sniff_format
 
     fmt, compressed = format_for(path)
-    try:
-        with path.open("rb") as handle:
-            compressed = compressed or handle.read(2) == GZIP_MAGIC
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", str(path)) from exc
-    source = Source(str(path), path, fmt, compressed, None)
-    fmt = fmt or sniff_format(peek_head(source) or b"")
+    # Without a .gz name, the first bytes tell whether the file is gzip.
+    source = Source(str(path), path, fmt, compressed or None, None)
     records: list[dict[str, Any]] = []
     with open_source(source) as (stream, _):
-        text = io.TextIOWrapper(
-            cast("BinaryIO", stream), encoding="utf-8-sig", errors="replace", newline=""
-        )
+        buffered = cast("io.BufferedReader", stream)  # a file or a gzip reader: both peek
+        try:
+            fmt = fmt or sniff_format(buffered.peek(HEAD_BYTES).removeprefix(UTF8_BOM))
+        except UNREADABLE as exc:
+            raise InputError(f"cannot read file: {exc}", str(path)) from exc
+        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
         try:
             if fmt == "jsonl":
                 for line in text:

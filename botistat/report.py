@@ -266,7 +266,6 @@ def _write_part(
 
 
 def _write_shares(pairs: pl.DataFrame, directory: Path, name: str, part: int, shares: int) -> None:
-
     split = pairs.with_columns(user_share(shares).alias(SHARE)).partition_by(
         SHARE, as_dict=True, include_key=False
     )

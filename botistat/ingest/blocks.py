@@ -107,32 +107,33 @@ def count_newlines(handle: BinaryIO, start: int, end: int) -> int:
 
 @contextmanager
 def open_source(source: Source) -> Iterator[tuple[ByteReader, Callable[[], int]]]:
-    """Open a source for binary reading, decompressing gzip.
+    """Open a source for binary reading, decompressing gzip (told by its first bytes when
+    ``source.gzip`` is None).
 
     Yields the stream and a function giving how many raw (compressed) bytes have been consumed,
     which is what progress is measured in.
     """
     if source.path is None:
         stdin = sys.stdin.buffer
-        peek = getattr(stdin, "peek", None)
-        compressed = (
-            bool(peek and peek(2)[:2] == GZIP_MAGIC) if source.gzip is None else source.gzip
-        )
-        if compressed:
-            yield _gunzip(stdin), lambda: 0
-        else:
-            yield stdin, lambda: 0
+        yield (_gunzip(stdin) if _is_gzip(source, stdin) else stdin), lambda: 0
         return
     try:
         raw = source.path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", source.name) from exc
     with raw:
-        if source.gzip:
+        if _is_gzip(source, raw):
             with _gunzip(raw) as unzipped:
                 yield unzipped, raw.tell
         else:
             yield raw, raw.tell
+
+
+def _is_gzip(source: Source, stream: BinaryIO) -> bool:
+    if source.gzip is not None:
+        return source.gzip
+    peek = getattr(stream, "peek", None)
+    return bool(peek and peek(2)[:2] == GZIP_MAGIC)
 
 
 def _gunzip(compressed: BinaryIO) -> igzip.IGzipFile:

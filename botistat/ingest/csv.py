@@ -48,7 +48,8 @@ class CsvBlockParser:
         self._integers = integers
         self._header: list[str] | None = None
         self._columns: dict[str, str] = {}
-        self._count_columns: set[str] = set()
+        #: The read schema of every header column, with token counts as integers and not.
+        self._schemas: dict[bool, dict[str, pl.DataType]] = {}
         self._line_pattern = ""
         self._integers_first = IntegersFirst(bool(integers))
 
@@ -62,6 +63,8 @@ class CsvBlockParser:
         return Block(*self._read_header(block.data, block.first_line))
 
     def _read_header(self, data: bytes, first_line: int) -> tuple[bytes, int]:
+        import polars as pl
+
         end = data.find(b"\n") + 1 or len(data)
         text = data[:end].decode("utf-8", "replace").strip("\r\n")
         header = next(csv.reader([text], delimiter=self._separator), [])
@@ -70,7 +73,14 @@ class CsvBlockParser:
             raise InputError("CSV file has an empty header line", f"{self._name}:{first_line}")
         self._header = header
         self._columns = self._mapping.csv_columns(header, self._wanted)
-        self._count_columns = {self._columns[n] for n in self._integers if n in self._columns}
+        counts = {self._columns[n] for n in self._integers if n in self._columns}
+        self._schemas = {
+            integers: {
+                column: pl.Int64() if integers and column in counts else pl.String()
+                for column in header
+            }
+            for integers in (True, False)
+        }
         for name in self._required:
             if name not in self._columns:
                 raise InputError(
@@ -111,9 +121,10 @@ class CsvBlockParser:
             frame = self._read(data, quote=None, columns=None)
         except pl.exceptions.PolarsError:
             return None
-        if frame.height and frame.get_column(self._header[-1]).null_count() == 0:
-            return self._canonical(frame)
-        if data.count(self._separator.encode()) != frame.height * (len(self._header) - 1):
+        may_be_short = not frame.height or frame.get_column(self._header[-1]).null_count() > 0
+        if may_be_short and data.count(self._separator.encode()) != frame.height * (
+            len(self._header) - 1
+        ):
             return None
         return self._canonical(frame)
 
@@ -143,10 +154,7 @@ class CsvBlockParser:
         frame = pl.read_csv(
             io.BytesIO(data),
             has_header=False,
-            schema={
-                column: pl.Int64() if integers and column in self._count_columns else pl.String()
-                for column in self._header
-            },
+            schema=self._schemas[integers],
             columns=columns,
             separator=self._separator,
             quote_char=quote,

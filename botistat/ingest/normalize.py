@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from botistat.config import Config
+from botistat.ingest.cascade import read_in_steps
 from botistat.ingest.timestamps import parse_timestamp_series
 from botistat.schema import (
     CACHE_FIELDS,
@@ -93,7 +94,6 @@ class BlockNormalizer:
 
     def __init__(self, config: Config, columns: list[str]) -> None:
         self._columns = columns
-        self._timezone = config.timezone
         self._config = config
         self._exprs = canonical_exprs(config, [c for c in columns if c not in SERIES_COLUMNS])
 
@@ -105,7 +105,7 @@ class BlockNormalizer:
         typed: list[pl.Series] = []
         for name in self._columns:
             if name == "timestamp":
-                typed.append(parse_timestamp_series(raw.get_column(name), self._timezone))
+                typed.append(parse_timestamp_series(raw.get_column(name), self._config.timezone))
             elif name == "role":
                 typed.append(_roles(raw.get_column(name), self._config))
             elif name in SERIES_COLUMNS:
@@ -136,12 +136,11 @@ def _counts(raw: pl.Series) -> pl.Series:
     if raw.dtype.is_integer():  # read as JSON integers
         return raw.cast(pl.Int64)
     text = raw.str.strip_chars()
-    counts = text.cast(pl.Int64, strict=False)
-    todo = (counts.is_null() & text.is_not_null()).arg_true()
-    if todo.is_empty():
-        return counts
-    rest = text.gather(todo).cast(pl.Float64, strict=False).round().cast(pl.Int64, strict=False)
-    return counts.scatter(todo, rest)
+    return read_in_steps(
+        text,
+        text.cast(pl.Int64, strict=False),
+        [lambda rest: rest.cast(pl.Float64, strict=False).round().cast(pl.Int64, strict=False)],
+    )
 
 
 def with_missing_raw(frame: pl.DataFrame, raw_fields: set[str]) -> pl.DataFrame:

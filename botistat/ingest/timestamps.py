@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from botistat.ingest.cascade import read_in_steps
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -111,17 +113,15 @@ def parse_timestamp_series(raw: pl.Series, timezone: str = "UTC") -> pl.Series:
     """
     import polars as pl
 
+    def in_zone(step: Callable[[pl.Series, str], pl.Series]) -> Callable[[pl.Series], pl.Series]:
+        return lambda rest: step(rest, timezone)
+
     text = raw.str.strip_chars()
-    # Casting text is the costly part, so each cast runs once, on the rows still unparsed
-    # (an eager select does not share repeated subexpressions).
-    result = _scaled(text.cast(pl.Int64, strict=False), _micros_from_int)
-    steps = (_epoch_float, _iso, _general)
-    for attempt in steps:
-        todo = (result.is_null() & text.is_not_null()).arg_true()
-        if todo.is_empty():
-            break
-        result = result.scatter(todo, attempt(text.gather(todo), timezone))
-    return result
+    return read_in_steps(
+        text,
+        _scaled(text.cast(pl.Int64, strict=False), _micros_from_int),
+        [in_zone(step) for step in (_epoch_float, _iso, _general)],
+    )
 
 
 def _scaled(number: pl.Series, to_micros: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
