@@ -95,7 +95,9 @@ def render_iso(instant: datetime, digits: int, separator: str, zone: str) -> str
     return text + zone
 
 
-zones = st.sampled_from(["", "Z", "z", "+00:00", "+05:30", "-03:00", "+14:00", "-0800", "+01"])
+zones = st.sampled_from(
+    ["", "Z", "z", "+00:00", "+05:30", "-03:00", "+14:00", "-0800", "+01", "+24:00", "-23:60"]
+)
 
 
 @given(
@@ -134,3 +136,16 @@ def test_iso_shapes_read_as_the_general_parser_reads_them(
 def test_iso_examples(text: str, zone: str, utc: str | None) -> None:
     want = None if utc is None else datetime.fromisoformat(utc).replace(tzinfo=UTC)
     assert parse_timestamp_series(pl.Series("t", [text]), zone)[0] == want
+
+
+def test_many_offsets_in_one_block_read_as_the_general_parser_reads_them() -> None:
+    # One offset is read as part of the format, a few one by one, many by an expression.
+    offsets = [f"{sign}{h:02d}:{m:02d}" for sign in "+-" for h in (0, 1, 5, 9) for m in (0, 30)]
+    texts = [f"2026-03-29T01:{i % 60:02d}:05.250{offsets[i % len(offsets)]}" for i in range(200)]
+    bad = ["+ab:cd", "+01-00", "+24:00", "-23:60"]
+    texts += [f"2026-03-29T01:00:05.250{zone}" for zone in bad] + [None]  # type: ignore[list-item]
+    for count in (1, 3, len(texts)):
+        sample = pl.Series("t", texts[:count] + texts[-5:])
+        general = sample.to_frame().select(parse_timestamp(pl.col("t")))["t"]
+        assert parse_timestamp_series(sample).to_list() == general.to_list()
+        assert parse_timestamp_series(sample)[-5:].to_list() == [None] * 5
