@@ -143,3 +143,63 @@ def p95(values: list[float]) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 12), st.integers(0, 4)),
+        min_size=1,
+        max_size=120,
+    ),
+    st.integers(1, 3),
+)
+def test_top_conversations_per_bucket_match_plain_python(
+    records: list[tuple[int, int, int]], partitions: int
+) -> None:
+    """The top conversations of each bucket, by tokens then name, with many ties, from
+    partials of record sets that share no conversation (as the partitions are)."""
+    import polars as pl
+
+    from botistat.metrics.buckets import (
+        TOP_CONTRIBUTORS,
+        bucket_contributors,
+        merge_contributors,
+    )
+    from botistat.schema import canonical_schema
+
+    schema = canonical_schema()
+    rows = [
+        {
+            "timestamp": START + timedelta(hours=hour, minutes=1),
+            "conversation_id": f"c{conversation:02d}",
+            "role": "bot",
+            "total_tokens": tokens,
+        }
+        for hour, conversation, tokens in records
+    ]
+    frame = pl.DataFrame([dict.fromkeys(schema) | row for row in rows], schema=schema)
+    parts = [
+        frame.filter(pl.col("conversation_id").hash(1) % partitions == i).lazy()
+        for i in range(partitions)
+    ]
+    partials = pl.concat([bucket_contributors(part, [], 3600, "conversation_id") for part in parts])
+    merged = merge_contributors(partials.lazy(), []).collect()
+    got = {
+        bucket.replace(tzinfo=UTC): names
+        for bucket, names in merged.group_by("bucket", maintain_order=True)
+        .agg(pl.col("name"))
+        .iter_rows()
+    }
+
+    totals: dict[int, dict[str, int]] = {}
+    for hour, conversation, tokens in records:
+        per_hour = totals.setdefault(hour, {})
+        name = f"c{conversation:02d}"
+        per_hour[name] = per_hour.get(name, 0) + tokens
+    expected = {}
+    for hour, per_name in totals.items():
+        ranked = sorted((-t, name) for name, t in per_name.items() if t > 0)
+        if ranked:
+            expected[START + timedelta(hours=hour)] = [n for _, n in ranked[:TOP_CONTRIBUTORS]]
+    assert got == expected

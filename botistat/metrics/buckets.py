@@ -67,8 +67,12 @@ def bucket_contributors(
         .filter(pl.col("tokens") > 0)
     )
     if field == "conversation_id":
+        # Only the totals that can be among a bucket's top few are sorted: those of at least
+        # its fifth-largest total (all ties at the cut kept; the name breaks them).
+        cut = pl.col("tokens").top_k(TOP_CONTRIBUTORS).min().over([*by, BUCKET])
         totals = (
-            totals.sort("tokens", field, descending=[True, False])
+            totals.filter(pl.col("tokens") >= cut)
+            .sort("tokens", field, descending=[True, False])
             .group_by([*by, BUCKET], maintain_order=True)
             .head(TOP_CONTRIBUTORS)
         )
