@@ -28,7 +28,7 @@ from botistat.metrics.volume import volume
 from botistat.model import Report
 from botistat.partition import spill
 from botistat.pricing import PriceBook
-from botistat.schema import GROUP_FIELDS
+from botistat.schema import GROUP_FIELDS, canonical_schema
 from botistat.spikes import (
     DEFAULT_MIN_RATIO,
     DEFAULT_MIN_TOKENS,
@@ -117,13 +117,20 @@ def build_report(
     columns = list(METRIC_COLUMNS)
     if options.by in GROUP_FIELDS and options.by not in columns:
         columns.append(options.by)
-    keyed = _in_range(scan.frame, options).select(columns)
+    schema = canonical_schema()
+    # Columns every record has the same value in are not read (nor spilled): added back as
+    # literals to each part.
+    constants = [
+        pl.lit(value, schema[name]).alias(name)
+        for name, value in scan.constants.items()
+        if name in columns
+    ]
+    keyed = _in_range(scan.frame, options).select(c for c in columns if c not in scan.constants)
     keys = [GROUP] if options.by else []
     if options.partitions:
         with tempfile.TemporaryDirectory(prefix="botistat-") as directory:
-            parts = spill(keyed, Path(directory), options.partitions)
-            if not parts:
-                parts = [keyed.clear()]
+            spilled = spill(keyed, Path(directory), options.partitions) or [keyed.clear()]
+            parts = [part.with_columns(constants) for part in spilled]
             table = lookup_table(pl.concat(parts), source).collect().lazy()
             resolved = [_resolve(part, table, options) for part in parts]
             partials = _collect_partials(resolved, keys, options, book, Path(directory))
@@ -133,7 +140,7 @@ def build_report(
             )
     # Explicit caches make every query share one read of the inputs; the time range and the
     # union of the columns the queries need are still pushed down into the scan.
-    keyed = keyed.cache()
+    keyed = keyed.with_columns(constants).cache()
     resolved = [_resolve(keyed, lookup_table(keyed, source), options)]
     partials = _collect_partials(resolved, keys, options, book)
     return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)

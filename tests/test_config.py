@@ -119,3 +119,32 @@ def test_preset_option_without_a_config_file(
     assert (config.preset, config.record) == ("litellm", litellm.shape)
     with pytest.raises(ConfigError):
         load_settings(None, "no-such-preset")
+
+
+def test_columns_a_config_fixes_for_every_record(tmp_path: Path) -> None:
+    """Exchange flags and latency are fixed unless an input is exchange-shaped; the message
+    id unless one is mapped, for all inputs or by a ``sources:`` rule."""
+    from botistat.ingest import Source
+    from botistat.ingest.scan import constant_columns
+
+    logs = [Source(str(tmp_path / n), tmp_path / n, "jsonl", False, 0) for n in ("a", "b")]
+    assert constant_columns(logs, Config()) == {
+        "exchange": False,
+        "latency_ms": None,
+        "message_id": None,
+    }
+    rule = write_text(
+        tmp_path / "rule.yaml",
+        "sources:\n  - glob: '*b'\n    record: exchange\n    fields: {message_id: id}\n",
+    )
+    assert constant_columns(logs, load_config(rule)) == {}
+    assert constant_columns(logs[:1], load_config(rule)) == {
+        "exchange": False,
+        "latency_ms": None,
+        "message_id": None,
+    }
+    mapped = write_text(tmp_path / "mapped.yaml", "fields: {message_id: id}\n")
+    assert constant_columns(logs, load_config(mapped)) == {
+        "exchange": False,
+        "latency_ms": None,
+    }

@@ -54,6 +54,11 @@ def test_repeated_usage_is_counted_once(cli: CliRunner) -> None:
     assert doc["response_ms"]["avg"] == pytest.approx((2000 + 5000 + 1000) / 3)
 
 
+def test_repeated_usage_merged_the_same_when_spilled(cli: CliRunner) -> None:
+    # Spilled, the message id is read and written to the partitions; in memory, not.
+    assert report(cli, LOG, "-c", CONFIG, "--memory-budget", "4k") == report(cli, LOG, "-c", CONFIG)
+
+
 def test_without_a_message_id_nothing_is_merged(cli: CliRunner, tmp_path: Path) -> None:
     text = Path(CONFIG).read_text().replace("  message_id: [message.id, requestId]\n", "")
     config = write_text(tmp_path / "c.yaml", text)

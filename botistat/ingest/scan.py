@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from botistat.config import Config
 from botistat.ingest.blocks import CSV_BLOCK_SIZE, DEFAULT_BLOCK_SIZE, peek_head, source_blocks
 from botistat.ingest.decoder import Decoded, SourceDecoder, format_of
 from botistat.ingest.sources import Source
 from botistat.ingest.stats import IngestStats
-from botistat.schema import canonical_schema
+from botistat.schema import MESSAGE_ID_PARTS, canonical_schema
 
 if TYPE_CHECKING:
     import polars as pl
@@ -38,6 +38,9 @@ class Scan:
 
     frame: pl.LazyFrame
     stats: IngestStats
+    #: Canonical columns with the same value in every record, and that value (see
+    #: :func:`constant_columns`): a query may add them as literals instead of reading them.
+    constants: dict[str, Any] = field(default_factory=dict)
 
 
 def scan_sources(
@@ -60,7 +63,20 @@ def scan_sources(
         explain_name="botistat",
         explain_detail=f"{len(sources)} input(s)",
     )
-    return Scan(frame, stats)
+    return Scan(frame, stats, constant_columns(sources, config))
+
+
+def constant_columns(sources: list[Source], config: Config) -> dict[str, Any]:
+    """The columns the config fixes for every record of these inputs: an exchange's flag and
+    measured latency when no input is exchange-shaped, the message id when no input maps
+    one. Left out of a spill, they cost nothing to write and read back."""
+    configs = [config.for_source(source.name) for source in sources]
+    constants: dict[str, Any] = {}
+    if all(each.record != "exchange" for each in configs):
+        constants |= {"exchange": False, "latency_ms": None}
+    if not any(part in each.fields for each in configs for part in MESSAGE_ID_PARTS):
+        constants["message_id"] = None
+    return constants
 
 
 class _Reader:
