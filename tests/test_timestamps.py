@@ -45,11 +45,20 @@ def expected(instant: datetime, style: int) -> datetime:
     return instant
 
 
-@given(st.lists(st.tuples(instants, st.integers(0, 5), offsets), min_size=1, max_size=30))
-def test_mixed_styles_in_one_column(values: list[tuple[datetime, int, timedelta]]) -> None:
-    texts = [render(instant, style, offset) for instant, style, offset in values]
+#: Blanks around a text: most logs have none, some pad a column.
+paddings = st.sampled_from([("", "")] * 4 + [(" ", ""), ("", " "), ("\t", "  "), ("\u00a0", "")])
+
+
+@given(st.lists(st.tuples(instants, st.integers(0, 5), offsets, paddings), min_size=1, max_size=30))
+def test_mixed_styles_in_one_column(
+    values: list[tuple[datetime, int, timedelta, tuple[str, str]]],
+) -> None:
+    texts = [
+        before + render(instant, style, offset) + after
+        for instant, style, offset, (before, after) in values
+    ]
     parsed = pl.DataFrame({"t": texts}).select(parse_timestamp(pl.col("t")))["t"]
-    assert parsed.to_list() == [expected(instant, style) for instant, style, _ in values]
+    assert parsed.to_list() == [expected(instant, style) for instant, style, _, _ in values]
     # The faster cascade used on blocks gives exactly the same.
     assert parse_timestamp_series(pl.Series("t", texts)).to_list() == parsed.to_list()
 
@@ -115,7 +124,8 @@ def test_iso_shapes_read_as_the_general_parser_reads_them(
 ) -> None:
     # The common shapes take a fast path; every other shape falls through to the general
     # expression. Either way each text must come out as the general expression reads it.
-    texts = [render_iso(*value) for value in values]
+    # One in four padded with blanks.
+    texts = [(" " * (i % 4 == 3)) + render_iso(*value) for i, value in enumerate(values)]
     general = pl.DataFrame({"t": texts}).select(parse_timestamp(pl.col("t"), zone))["t"]
     assert parse_timestamp_series(pl.Series("t", texts), zone).to_list() == general.to_list()
 

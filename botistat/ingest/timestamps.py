@@ -110,18 +110,30 @@ def parse_timestamp_series(raw: pl.Series, timezone: str = "UTC") -> pl.Series:
 
     Real logs mostly use one or two styles, so each step tries one cheap, exact format on the
     rows still unparsed, and only what no simple format reads goes through the general
-    expression. On clean logs this halves the cost of timestamp parsing.
+    expression. On clean logs this halves the cost of timestamp parsing. Surrounding blanks
+    are rare: the text is read as it is, and only the rows no simple format reads are
+    stripped and read again.
     """
+    read = _read_simple(raw, timezone)
+    unread = (read.is_null() & raw.is_not_null()).arg_true()
+    if unread.is_empty():
+        return read
+    stripped = raw.gather(unread).str.strip_chars()
+    general = [lambda rest: _general(rest, timezone)]
+    return read.scatter(unread, read_in_steps(stripped, _read_simple(stripped, timezone), general))
+
+
+def _read_simple(text: pl.Series, timezone: str) -> pl.Series:
+    """Epoch numbers and the common ISO shapes; null for anything else."""
     import polars as pl
 
     def in_zone(step: Callable[[pl.Series, str], pl.Series]) -> Callable[[pl.Series], pl.Series]:
         return lambda rest: step(rest, timezone)
 
-    text = raw.str.strip_chars()
     return read_in_steps(
         text,
         _scaled(text.cast(pl.Int64, strict=False), _micros_from_int),
-        [in_zone(step) for step in (_epoch_float, _iso, _general)],
+        [in_zone(step) for step in (_epoch_float, _iso)],
     )
 
 
