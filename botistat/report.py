@@ -131,7 +131,7 @@ def build_report(
         with tempfile.TemporaryDirectory(prefix="botistat-") as directory:
             spilled = spill(keyed, Path(directory), options.partitions) or [keyed.clear()]
             parts = [part.with_columns(constants) for part in spilled]
-            table = lookup_table(pl.concat(parts), source).collect().lazy()
+            table = lookup_table(pl.concat(parts), source).collect()
             resolved = [_resolve(part, table, options) for part in parts]
             partials = _collect_partials(resolved, keys, options, book, Path(directory))
             # Inside the directory: the replies are read from it.
@@ -147,7 +147,7 @@ def build_report(
 
 
 def _resolve(
-    keyed: pl.LazyFrame, table: pl.LazyFrame, options: ReportOptions
+    keyed: pl.LazyFrame, table: pl.LazyFrame | pl.DataFrame, options: ReportOptions
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The part with countries, merged repeats and group keys; and how many were merged."""
     frame = resolve_countries(keyed, table)

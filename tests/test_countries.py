@@ -85,11 +85,18 @@ def countries_of(cli: CliRunner, *args: str) -> dict[str, Any]:
     return countries
 
 
-def test_lookups_and_unknown_reasons(cli: CliRunner, tmp_path: Path, country_db: Path) -> None:
+#: In memory the addresses are joined to their countries; spilled, looked up by position.
+IN_MEMORY_AND_SPILLED = pytest.mark.parametrize("spill", [(), ("--memory-budget", "4k")])
+
+
+@IN_MEMORY_AND_SPILLED
+def test_lookups_and_unknown_reasons(
+    cli: CliRunner, tmp_path: Path, country_db: Path, spill: tuple[str, ...]
+) -> None:
     log = write_jsonl(
         tmp_path / "a.jsonl", [message(ip, f"c{i}") for i, (ip, _) in enumerate(CASES)]
     )
-    countries = countries_of(cli, str(log), "--geoip-db", str(country_db))
+    countries = countries_of(cli, str(log), "--geoip-db", str(country_db), *spill)
     top = {row["country"]: row["messages"] for row in countries["top"]}
     assert top == {"GB": 4, "DE": 2, "SE": 1}
     assert [row["country"] for row in countries["top"]] == ["GB", "DE", "SE"]
@@ -110,7 +117,10 @@ def test_lookups_and_unknown_reasons(cli: CliRunner, tmp_path: Path, country_db:
     assert countries["top"][0]["name"] == "United Kingdom"
 
 
-def test_own_country_field_wins(cli: CliRunner, tmp_path: Path, country_db: Path) -> None:
+@IN_MEMORY_AND_SPILLED
+def test_own_country_field_wins(
+    cli: CliRunner, tmp_path: Path, country_db: Path, spill: tuple[str, ...]
+) -> None:
     log = write_jsonl(
         tmp_path / "a.jsonl",
         [
@@ -119,7 +129,7 @@ def test_own_country_field_wins(cli: CliRunner, tmp_path: Path, country_db: Path
             message("81.2.69.6", "c"),
         ],
     )
-    countries = countries_of(cli, str(log), "--geoip-db", str(country_db))
+    countries = countries_of(cli, str(log), "--geoip-db", str(country_db), *spill)
     assert [(r["country"], r["messages"]) for r in countries["top"]] == [("FR", 2), ("GB", 1)]
     assert countries["unknown"]["messages"] == 0
 

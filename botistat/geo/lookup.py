@@ -41,11 +41,28 @@ def lookup_table(frame: pl.LazyFrame, source: CountrySource) -> pl.LazyFrame:
     )
 
 
-def resolve_countries(frame: pl.LazyFrame, table: pl.LazyFrame) -> pl.LazyFrame:
-    """Set ``country`` from the record or its address, and ``country_unknown`` when neither."""
+def resolve_countries(frame: pl.LazyFrame, table: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """Set ``country`` from the record or its address, and ``country_unknown`` when neither.
+
+    A ``table`` already collected is looked up by position: each record's address is turned
+    into its row in the table, and the results gathered from there (half the cost of a join
+    that keeps the records' order). A lazy one is joined.
+    """
     import polars as pl
 
-    joined = frame.join(table, on="ip", how="left", maintain_order="left")
+    if isinstance(table, pl.DataFrame):
+        row = pl.col("ip").replace_strict(
+            table.get_column("ip"),
+            pl.int_range(table.height, dtype=pl.UInt32, eager=True),
+            default=None,
+            return_dtype=pl.UInt32,
+        )
+        joined = frame.with_columns(
+            pl.lit(table.get_column(name)).gather(row).alias(name)
+            for name in ("ip_country", "ip_reason")
+        )
+    else:
+        joined = frame.join(table, on="ip", how="left", maintain_order="left")
     reason = (
         pl.when(pl.col("country").is_not_null())
         .then(None)
