@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botistat.config import Config
-from botistat.ingest.blocks import CSV_BLOCK_SIZE, DEFAULT_BLOCK_SIZE, peek_head, source_blocks
+from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, peek_head, source_blocks
 from botistat.ingest.decoder import Decoded, SourceDecoder, format_of
 from botistat.ingest.sources import Source
 from botistat.ingest.stats import IngestStats
@@ -135,12 +135,12 @@ class _Reader:
     def _jobs(self, columns: list[str], pool: ThreadPoolExecutor) -> Iterator[_Job]:
         for source in self._sources:
             self._stats.files.append(source.name)
-            # Known before the input is cut: CSV blocks end outside quotes, and are smaller.
+            # Known before the input is cut: CSV blocks end outside quotes.
             # The first bytes tell an unknown format, and refuse a JSON array for JSON Lines.
             head = peek_head(source) if source.format in (None, "jsonl") else b""
             fmt = format_of(source, head) if head is not None else source.format
             quote = b'"' if fmt in ("csv", "tsv") else None
-            size = self._block_size or (CSV_BLOCK_SIZE if quote else DEFAULT_BLOCK_SIZE)
+            size = self._block_size or DEFAULT_BLOCK_SIZE
             blocks = source_blocks(source, quote=quote, block_size=size)
             first = next(blocks, None)
             if first is None:
