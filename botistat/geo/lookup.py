@@ -45,8 +45,9 @@ def resolve_countries(frame: pl.LazyFrame, table: pl.LazyFrame | pl.DataFrame) -
     """Set ``country`` from the record or its address, and ``country_unknown`` when neither.
 
     A ``table`` already collected is looked up by position: each record's address is turned
-    into its row in the table, and the results gathered from there (half the cost of a join
-    that keeps the records' order). A lazy one is joined.
+    into its row in the table, and the results gathered from there (on a partition of the
+    benchmark in memory, half the CPU of a join that keeps the records' order). A lazy one
+    is joined.
     """
     import polars as pl
 
