@@ -62,8 +62,7 @@ _OFFSET: Final = 6
 
 
 def _iso_shape(group: pl.Series, shape: int, timezone: str) -> pl.Series | None:
-    """The rows of one :func:`_iso` shape, in UTC; None if no common shape has it."""
-
+    """The rows of one :func:`read_iso` shape, in UTC; None if no common shape has it."""
     length = shape % _SPACE_SHAPE
     separator = " " if shape & _SPACE_SHAPE else "T"
     if shape & _ZULU_SHAPE:
@@ -191,6 +190,8 @@ def strptime(text: S, fmt: str, time_zone: str | None = None) -> S:
 
 
 def localized(naive: pl.Series, timezone: str) -> pl.Series:
+    """Wall-clock datetimes read in ``timezone``, in UTC (a time skipped by a change to
+    summer time is null; an ambiguous one, the earlier)."""
     return naive.dt.replace_time_zone(
         timezone, ambiguous="earliest", non_existent="null"
     ).dt.convert_time_zone("UTC")
