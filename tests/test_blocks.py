@@ -139,3 +139,21 @@ def test_mapped_blocks_know_their_line_numbers_in_any_order(
     asked = list(range(len(blocks)))
     order.shuffle(asked)
     assert {i: blocks[i].first_line for i in asked} == dict(enumerate(expected))
+
+
+def test_file_cut_short_while_read_ends_its_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file shorter than the size taken before reading (cut while being read): the blocks
+    hold what is there, and reading ends instead of going round for the rest."""
+    import itertools
+    import os
+    import types
+
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": 2}\n')
+    source = resolve_sources([str(path)])[0]
+    monkeypatch.setattr(os, "fstat", lambda fd: types.SimpleNamespace(st_size=1000))
+    blocks = source_blocks(source, quote=None, block_size=8)
+    read = [block.data for block, _ in itertools.islice(blocks, 50)]
+    assert read == [b'{"a": 1}\n', b'{"a": 2}\n']
