@@ -159,3 +159,12 @@ def test_many_offsets_in_one_block_read_as_the_general_parser_reads_them() -> No
         general = sample.to_frame().select(parse_timestamp(pl.col("t")))["t"]
         assert parse_timestamp_series(sample).to_list() == general.to_list()
         assert parse_timestamp_series(sample)[-5:].to_list() == [None] * 5
+
+
+def test_nine_digit_fractions_and_offsets_of_the_same_length_in_one_block() -> None:
+    # ".123456789" and ".123+05:30" are both 29 characters long: the sign tells them apart.
+    texts = ["2026-11-19T23:10:05.123456789", "2026-11-19T23:10:05.123+05:30"] * 3
+    sample = pl.Series("t", texts)
+    general = sample.to_frame().select(parse_timestamp(pl.col("t"), "Europe/Berlin"))["t"]
+    assert parse_timestamp_series(sample, "Europe/Berlin").to_list() == general.to_list()
+    assert general.null_count() == 0

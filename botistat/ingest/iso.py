@@ -76,11 +76,17 @@ def _iso_shape(group: pl.Series, shape: int, timezone: str) -> pl.Series | None:
         signed = (sign == "+") | (sign == "-")
         if signed.all():
             return _with_offset(group, length - _OFFSET, separator)
-        read = _naive(group, length, separator, timezone)
-        if signed.any():
-            with_offset = _with_offset(group.filter(signed), length - _OFFSET, separator)
-            read = read.scatter(signed.arg_true(), with_offset)
-        return read
+        if not signed.any():
+            return _naive(group, length, separator, timezone)
+        # Each read on its own rows: a text of the other shape costs more to fail than to read.
+        with_offset = _with_offset(group.filter(signed), length - _OFFSET, separator)
+        naive_rows = (~signed).arg_true()
+        read = _naive(group.gather(naive_rows), length, separator, timezone)
+        return (
+            with_offset.clear(len(group))
+            .scatter(signed.arg_true(), with_offset)
+            .scatter(naive_rows, read)
+        )
     if naive:
         return _naive(group, length, separator, timezone)
     if offset:
@@ -189,7 +195,7 @@ def strptime(text: S, fmt: str, time_zone: str | None = None) -> S:
     return text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=time_zone, cache=False)
 
 
-def localized(naive: pl.Series, timezone: str) -> pl.Series:
+def localized(naive: S, timezone: str) -> S:
     """Wall-clock datetimes read in ``timezone``, in UTC (a time skipped by a change to
     summer time is null; an ambiguous one, the earlier)."""
     return naive.dt.replace_time_zone(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from botistat.ingest.cascade import read_in_steps
-from botistat.ingest.iso import read_iso, strptime
+from botistat.ingest.iso import localized, read_iso, strptime
 
 if TYPE_CHECKING:
     import polars as pl
@@ -86,11 +86,7 @@ def _from_iso(text: pl.Expr, timezone: str) -> pl.Expr:
 
     iso = text.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T").str.replace(r"[zZ]$", "+00:00")
     aware = strptime(iso, ISO_AWARE, "UTC")
-    naive = (
-        strptime(iso, ISO_NAIVE)
-        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-    )
+    naive = localized(strptime(iso, ISO_NAIVE), timezone)
     return pl.coalesce(aware, naive)
 
 
