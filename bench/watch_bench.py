@@ -97,7 +97,7 @@ def throughput(records: int) -> tuple[float, float]:
 
 
 def memory(days: int) -> list[tuple[int, float]]:
-    from botistat.live import LiveMonitor, MonitorSettings
+    from botistat.watch.monitor import LiveMonitor, MonitorSettings
 
     monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=60))
     start = datetime(2026, 11, 1, tzinfo=UTC)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botistat.errors import InputError
+from botistat.core.errors import InputError
 from botistat.ingest import resolve_sources
 from botistat.ingest.blocks import UTF8_BOM, read_blocks, source_blocks
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from botistat.errors import ConfigError
-from botistat.thresholds import parse_threshold
+from botistat.core.errors import ConfigError
+from botistat.report.thresholds import parse_threshold
 from tests.conftest import run_botistat, write_jsonl, write_text
 
 

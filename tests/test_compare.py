@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from botistat.compare import Change
+from botistat.report.compare import Change
 from tests.conftest import invoke, write_jsonl
 
 MIDNIGHT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from botistat.config import Config, load_config, parse_config
-from botistat.errors import ConfigError
+from botistat.core.config import Config, load_config, parse_config
+from botistat.core.errors import ConfigError
 from tests.conftest import ROOT, write_text
 
 
@@ -89,8 +89,8 @@ def test_preset_option_replaces_the_configs_preset(
 ) -> None:
     """``--preset`` takes the place of the config's ``preset:``; the config's own fields
     still win over it, key by key."""
-    from botistat.config import default_fields, load_settings
-    from botistat.presets import preset_named
+    from botistat.core.config import default_fields, load_settings
+    from botistat.core.presets import preset_named
 
     lines = [f"preset: {config_preset}"] if config_preset else []
     path = write_text(
@@ -107,8 +107,8 @@ def test_preset_option_replaces_the_configs_preset(
 def test_preset_option_without_a_config_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from botistat.config import load_settings
-    from botistat.presets import preset_named
+    from botistat.core.config import load_settings
+    from botistat.core.presets import preset_named
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nothing"))

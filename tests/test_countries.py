@@ -18,11 +18,12 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 from typer.testing import CliRunner
 
-from botistat.config import Config
+from botistat.core.config import Config
+from botistat.core.model import CountrySourceInfo
+from botistat.engine.local import report_from_scan
 from botistat.geo.sources import MmdbSource, RegistrySource
 from botistat.ingest import resolve_sources, scan_sources
-from botistat.model import CountrySourceInfo
-from botistat.report import ReportOptions, build_report
+from botistat.report.options import ReportOptions
 from tests.conftest import invoke, write_jsonl, write_text
 
 NETWORKS = {
@@ -242,7 +243,7 @@ def test_each_distinct_address_is_looked_up_once(
     log = write_jsonl(tmp_path / "a.jsonl", records)
     source = CountingSource(MmdbSource(country_db))
     scan = scan_sources(resolve_sources([str(log)]), Config())
-    report = build_report(scan, ReportOptions(partitions=partitions), source)
+    report = report_from_scan(scan, ReportOptions(partitions=partitions), source)
     assert sorted(source.asked) == ["81.2.69.5", "89.160.20.1"]
     assert report.metrics.countries.top[0].messages == 800
 

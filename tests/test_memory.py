@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 
-from botistat.memory import JEMALLOC_CONF, JEMALLOC_DECAY
+from botistat.engine.memory import JEMALLOC_CONF, JEMALLOC_DECAY
 
 PROBE = """
 import json, os, sys
-from botistat.memory import keep_freed_pages
+from botistat.engine.memory import keep_freed_pages
 if sys.argv[1] == "late":
     import polars
 keep_freed_pages()

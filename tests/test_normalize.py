@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import botistat.ingest.normalize as normalize_module
-from botistat.config import Config
+from botistat.core.config import Config
 from botistat.ingest.normalize import DISTINCT_LIMIT, BlockNormalizer, ByValue
 from tests.reference import (
     _clean_text,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botistat.errors import InputError
+from botistat.core.errors import InputError
 from botistat.ingest.blocks import Block
 from botistat.ingest.csv import CsvBlockParser
 from botistat.ingest.jsonl import parse_jsonl_block
@@ -175,7 +175,7 @@ def test_csv_blocks_after_the_first_use_the_header() -> None:
 def test_progress_reports_every_byte_read(tmp_path: Path) -> None:
     import gzip as gz
 
-    from botistat.config import Config
+    from botistat.core.config import Config
     from botistat.ingest import resolve_sources, scan_sources
 
     plain = tmp_path / "a.jsonl"
@@ -210,7 +210,7 @@ def test_csv_with_any_name_is_cut_outside_quotes(tmp_path: Path, name: str) -> N
     telling extension still has its blocks end outside quoted fields."""
     import gzip as gz
 
-    from botistat.config import Config
+    from botistat.core.config import Config
     from botistat.ingest import resolve_sources, scan_sources
 
     data = quoted_csv(600)

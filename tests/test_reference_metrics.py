@@ -16,11 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from botistat.config import parse_config
+from botistat.core.config import parse_config
+from botistat.core.model import CountrySourceInfo
+from botistat.engine.local import report_from_scan
 from botistat.ingest import resolve_sources, scan_sources
-from botistat.model import CountrySourceInfo
-from botistat.render.document import iso_time, metrics_document
-from botistat.report import ReportOptions, build_report
+from botistat.report.options import ReportOptions
+from botistat.report.plain import iso_time, metrics_document
 from tests import reference
 from tests.datasets import write_dataset
 
@@ -43,7 +44,7 @@ def botistat_report(
     config = parse_config({"fields": fields} if fields else {})
     sources = resolve_sources([str(p) for p in paths])
     scan = scan_sources(sources, config, block_size=block_size)
-    return build_report(scan, ReportOptions(**options), NoLookup())
+    return report_from_scan(scan, ReportOptions(**options), NoLookup())
 
 
 def same(ours: Any, expected: Any) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from botistat.model import (
+from botistat.core.model import (
     Contributor,
     Countries,
     CountryAggregate,

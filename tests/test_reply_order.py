@@ -12,6 +12,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
+from botistat.core.schema import canonical_schema
 from botistat.metrics.response import (
     CONVERSATION_HASH,
     EXACT_ORDER,
@@ -23,7 +24,6 @@ from botistat.metrics.response import (
     sorted_response_times,
     with_percentiles,
 )
-from botistat.schema import canonical_schema
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 

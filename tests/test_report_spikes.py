@@ -111,7 +111,7 @@ def test_p95_per_bucket_in_slices_is_the_p95_per_bucket(
     plain-Python linear-interpolation percentile."""
     import polars as pl
 
-    from botistat.spike_report import MIN_REPLIES, reply_p95_in_slices
+    from botistat.spikes.series import MIN_REPLIES, reply_p95_in_slices
 
     frame = pl.DataFrame(
         {
@@ -161,12 +161,12 @@ def test_top_conversations_per_bucket_match_plain_python(
     partials of record sets that share no conversation (as the partitions are)."""
     import polars as pl
 
+    from botistat.core.schema import canonical_schema
     from botistat.metrics.buckets import (
         TOP_CONTRIBUTORS,
         bucket_contributors,
         merge_contributors,
     )
-    from botistat.schema import canonical_schema
 
     schema = canonical_schema()
     rows = [

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from botistat.spikes import DetectorSettings, baseline, find_spikes, is_spike
+from botistat.spikes.detector import DetectorSettings, baseline, find_spikes, is_spike
 
 SETTINGS = DetectorSettings(window=24, sensitivity=5.0, min_ratio=2.0, floor=1000.0)
 

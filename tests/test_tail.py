@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from botistat.tail import Chunk, Follower
+from botistat.ingest.follow import Chunk, Follower
 
 
 def lines_of(chunks: list[Chunk]) -> list[str]:

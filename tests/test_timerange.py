@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from botistat.errors import ConfigError
-from botistat.timerange import named_range, parse_time, previous_period
+from botistat.core.errors import ConfigError
+from botistat.core.timerange import named_range, parse_time, previous_period
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # a Wednesday
 

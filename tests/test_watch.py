@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import polars as pl
 import pytest
 
-from botistat.live import LiveMonitor, MonitorSettings
-from botistat.schema import canonical_schema
+from botistat.core.schema import canonical_schema
+from botistat.watch.monitor import LiveMonitor, MonitorSettings
 from tests.conftest import ROOT
 
 # ---------------------------------------------------------------- the monitor, in process
@@ -346,7 +346,8 @@ def test_webhook_and_exec_hooks(tmp_path: Path) -> None:
 def test_live_view_renders_the_open_bucket_and_alerts() -> None:
     from rich.console import Console
 
-    from botistat.render.live_view import live_view, sparkline
+    from botistat.render.sparkline import sparkline
+    from botistat.watch.view import live_view
 
     monitor = LiveMonitor(SETTINGS)
     for minute in range(11):
@@ -363,7 +364,7 @@ def test_live_view_renders_the_open_bucket_and_alerts() -> None:
 
 
 def test_monitor_alerts_on_cost() -> None:
-    from botistat.pricing import ModelPrice, PriceBook
+    from botistat.core.pricing import ModelPrice, PriceBook
 
     book = PriceBook({"m": ModelPrice(input=0.0, output=1_000_000.0)}, use_package=False)
     monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=10, min_tokens=10**9), book)

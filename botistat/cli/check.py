@@ -26,7 +26,7 @@ from botistat.cli.options import (
     TzOption,
     UntilOption,
 )
-from botistat.errors import ConfigError, ExitCode
+from botistat.core.errors import ConfigError, ExitCode
 
 
 class CheckFormat(StrEnum):
@@ -76,8 +76,9 @@ def check(
     unless --allow-empty is given. With --by, each threshold is checked in every group.
     """
     with user_errors():
-        from botistat.cli.pipeline import PeriodRequest, ReportRequest, make_report
-        from botistat.config import load_settings
+        from botistat.api import PeriodRequest, ReportRequest
+        from botistat.cli.common import run_report
+        from botistat.core.config import load_settings
         from botistat.render.check import (
             check_section,
             github_annotations,
@@ -86,7 +87,7 @@ def check(
             render_summary_markdown,
         )
         from botistat.render.table import render_sections
-        from botistat.thresholds import evaluate, parse_thresholds
+        from botistat.report.thresholds import evaluate, parse_thresholds
 
         settings = load_settings(config, preset)
         thresholds = parse_thresholds(threshold or [], "--threshold")
@@ -103,13 +104,13 @@ def check(
             since=since,
             until=until,
             by=by,
-            input_format=input_format,
+            input_format=input_format.source_format,
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
             period=PeriodRequest(range_name, tz),
         )
-        result = evaluate(thresholds, make_report(request, settings), allow_empty=allow_empty)
+        result = evaluate(thresholds, run_report(request, settings), allow_empty=allow_empty)
 
         if fmt is CheckFormat.json:
             text = render_check_json(result)

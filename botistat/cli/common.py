@@ -7,11 +7,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import typer
 
-from botistat.errors import BotistatError, ExitCode
+from botistat.core.errors import BotistatError, ExitCode
+
+if TYPE_CHECKING:
+    from botistat.api import ReportRequest
+    from botistat.core.config import Config
+    from botistat.core.model import Report
 
 PROGRAM = "botistat"
 #: Inputs smaller than this finish before a progress bar would be worth drawing.
@@ -103,3 +108,17 @@ def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | No
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("reading", total=total_bytes)
         yield lambda done: progress.advance(task, done)
+
+
+def run_report(request: ReportRequest, settings: Config) -> Report:
+    """Build the report with a progress bar on a terminal, then warn about what it reveals
+    (an empty input, skipped lines) on stderr."""
+    from botistat.api import make_report
+
+    report = make_report(request, settings, progress_bar)
+    if report.input.records == 0:
+        warn("no records found in the input")
+    if report.input.skipped:
+        first = report.input.skipped_examples[0] if report.input.skipped_examples else ""
+        warn(f"skipped {report.input.skipped:,} malformed line(s); first: {first}")
+    return report

@@ -23,7 +23,7 @@ from botistat.cli.options import (
     TzOption,
     UntilOption,
 )
-from botistat.errors import BotistatError, ConfigError, ExitCode
+from botistat.core.errors import BotistatError, ConfigError, ExitCode
 
 
 def email(
@@ -79,9 +79,10 @@ def email(
     botistat email --send-outbox.
     """
     with user_errors():
-        from botistat.cli.pipeline import PeriodRequest, ReportRequest, make_report
-        from botistat.config import load_settings
-        from botistat.mail import (
+        from botistat.api import PeriodRequest, ReportRequest
+        from botistat.cli.common import run_report
+        from botistat.core.config import load_settings
+        from botistat.mail.delivery import (
             build_message,
             default_outbox,
             save_to_outbox,
@@ -110,13 +111,13 @@ def email(
             config=config,
             since=since,
             until=until,
-            input_format=input_format,
+            input_format=input_format.source_format,
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
             period=PeriodRequest(range_name, tz, compare is not None),
         )
-        report = make_report(request, settings)
+        report = run_report(request, settings)
         summary = summarize(report, mail.name, _breaches(settings, report))
         message = build_message(
             report,
@@ -145,9 +146,9 @@ def email(
 
 def _breaches(settings: object, report: object) -> int:
     """How many of the config's thresholds the report breaches (no data is not a breach)."""
-    from botistat.config import Config
-    from botistat.model import Report
-    from botistat.thresholds import evaluate, parse_thresholds
+    from botistat.core.config import Config
+    from botistat.core.model import Report
+    from botistat.report.thresholds import evaluate, parse_thresholds
 
     assert isinstance(settings, Config) and isinstance(report, Report)
     if not settings.thresholds:
@@ -158,8 +159,8 @@ def _breaches(settings: object, report: object) -> int:
 
 
 def _send_outbox(outbox: Path, settings: object) -> None:
-    from botistat.config import EmailConfig
-    from botistat.mail import load_message, send, waiting
+    from botistat.core.config import EmailConfig
+    from botistat.mail.delivery import load_message, send, waiting
 
     assert isinstance(settings, EmailConfig)
     pending = waiting(outbox)

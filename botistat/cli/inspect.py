@@ -21,8 +21,8 @@ def inspect(
     botistat.yaml: botistat inspect app.jsonl > botistat.yaml
     """
     with user_errors():
-        from botistat.errors import InputError
-        from botistat.inspect import inspect_file, inspection_text
+        from botistat.core.errors import InputError
+        from botistat.ingest.inspect import inspect_file, inspection_text
 
         if not file.is_file():
             raise InputError("no such file", str(file))
@@ -31,7 +31,7 @@ def inspect(
 
 def presets() -> None:
     """List the ready mappings for known log formats (use with --preset NAME)."""
-    from botistat.presets import PRESETS
+    from botistat.core.presets import PRESETS
 
     for preset in PRESETS.values():
         print(f"{preset.name}  ({preset.shape}s)  {preset.description}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from botistat.schema import GROUP_KEYS
+from botistat.core.schema import GROUP_KEYS
 
 if TYPE_CHECKING:
     from botistat.ingest.sources import Format

@@ -92,8 +92,9 @@ def report(
 ) -> None:
     """Report message volume, response speed, tokens, errors and countries."""
     with user_errors():
-        from botistat.cli.pipeline import PeriodRequest, ReportRequest, SpikeRequest, make_report
-        from botistat.config import load_settings
+        from botistat.api import PeriodRequest, ReportRequest, SpikeRequest
+        from botistat.cli.common import run_report
+        from botistat.core.config import load_settings
         from botistat.render import Terminal, render
 
         spikes = SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens)
@@ -104,14 +105,14 @@ def report(
             until=until,
             by=by,
             top=top,
-            input_format=input_format,
+            input_format=input_format.source_format,
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
             spikes=spikes,
             period=PeriodRequest(range_name, tz, compare is not None),
         )
-        result = make_report(request, load_settings(config, preset))
+        result = run_report(request, load_settings(config, preset))
         chosen = _output_format(fmt, output)
         to_terminal = output is None and is_terminal(sys.stdout)
         terminal = Terminal(color=to_terminal, width=terminal_width() if to_terminal else 100)

@@ -25,7 +25,7 @@ from botistat.cli.options import (
     SensitivityOption,
     WindowOption,
 )
-from botistat.errors import ExitCode
+from botistat.core.errors import ExitCode
 
 _T = TypeVar("_T")
 
@@ -104,11 +104,11 @@ def watch(
     Ctrl-C stops it (exit 130), as does SIGTERM (exit 0).
     """
     with user_errors():
-        from botistat.cli.pipeline import SpikeRequest, price_book, spike_options
-        from botistat.config import load_settings
-        from botistat.live import LiveMonitor, MonitorSettings
-        from botistat.sinks import HookSink, JsonLinesSink, Sink, exec_hook, webhook_hook
-        from botistat.watching import Watcher
+        from botistat.api import SpikeRequest, price_book, spike_options
+        from botistat.core.config import load_settings
+        from botistat.watch.monitor import LiveMonitor, MonitorSettings
+        from botistat.watch.sinks import HookSink, JsonLinesSink, Sink, exec_hook, webhook_hook
+        from botistat.watch.watcher import Watcher
 
         settings = load_settings(config, preset)
         spikes = spike_options(
@@ -148,7 +148,7 @@ def watch(
 
 
 def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: bool) -> None:
-    from botistat.render.live_view import live_view
+    from botistat.watch.view import live_view
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise _StopRequestedError

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from botistat.errors import ConfigError
-from botistat.model import CountrySourceInfo
+from botistat.core.errors import ConfigError
+from botistat.core.model import CountrySourceInfo
 
 ENV_DATABASE: Final = "BOTISTAT_GEOIP_DB"
 SYSTEM_DIRECTORIES: Final = ("/usr/share/GeoIP", "/var/lib/GeoIP", "/usr/local/share/GeoIP")

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Final, Protocol, TypeVar, cast
 
 from isal import igzip, isal_zlib
 
-from botistat.errors import InputError
+from botistat.core.errors import InputError
 from botistat.ingest.sources import Source
 
 #: About 50k JSON Lines records of a typical chat log, or 150k CSV ones. On the 10M-record

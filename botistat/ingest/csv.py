@@ -16,7 +16,7 @@ import io
 import re
 from typing import TYPE_CHECKING
 
-from botistat.errors import InputError
+from botistat.core.errors import InputError
 from botistat.ingest.blocks import Block
 from botistat.ingest.mapping import FieldMapping
 from botistat.ingest.parsed import BadLine, IntegersFirst, ParsedBlock, nonblank_line_numbers

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from botistat.config import Config
-from botistat.errors import InputError
+from botistat.core.config import Config
+from botistat.core.errors import InputError
+from botistat.core.schema import CACHE_FIELDS, REQUIRED_FIELDS, ROLE_BOT, TOKEN_FIELDS
 from botistat.ingest.blocks import Block
 from botistat.ingest.csv import CsvBlockParser
 from botistat.ingest.exchange import LATENCY_FIELDS, expand_exchanges, latency_ms
@@ -24,7 +25,6 @@ from botistat.ingest.normalize import BlockNormalizer, raw_fields_for, with_miss
 from botistat.ingest.parsed import BadLine, ParsedBlock
 from botistat.ingest.sources import Format, Source
 from botistat.ingest.stats import IngestStats
-from botistat.schema import CACHE_FIELDS, REQUIRED_FIELDS, ROLE_BOT, TOKEN_FIELDS
 
 if TYPE_CHECKING:
     import polars as pl

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from botistat.core.schema import ROLE_BOT, ROLE_USER, TOKEN_FIELDS
 from botistat.ingest.timestamps import parse_timestamp_series
-from botistat.schema import ROLE_BOT, ROLE_USER, TOKEN_FIELDS
 
 if TYPE_CHECKING:
     import polars as pl

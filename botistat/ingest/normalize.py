@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from botistat.config import Config
-from botistat.ingest.cascade import read_in_steps
-from botistat.ingest.timestamps import parse_timestamp_series
-from botistat.schema import (
+from botistat.core.config import Config
+from botistat.core.schema import (
     CACHE_FIELDS,
     MESSAGE_ID_PARTS,
     REQUIRED_FIELDS,
@@ -16,6 +14,8 @@ from botistat.schema import (
     TOKEN_FIELDS,
     canonical_schema,
 )
+from botistat.ingest.cascade import read_in_steps
+from botistat.ingest.timestamps import parse_timestamp_series
 
 if TYPE_CHECKING:
     import polars as pl

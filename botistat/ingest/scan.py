@@ -14,12 +14,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botistat.config import Config
+from botistat.core.config import Config
+from botistat.core.schema import MESSAGE_ID_PARTS, canonical_schema
 from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, peek_head, source_blocks
 from botistat.ingest.decoder import Decoded, SourceDecoder, format_of
 from botistat.ingest.sources import Source
 from botistat.ingest.stats import IngestStats
-from botistat.schema import MESSAGE_ID_PARTS, canonical_schema
 
 if TYPE_CHECKING:
     import polars as pl

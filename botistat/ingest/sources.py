@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-from botistat.errors import InputError
+from botistat.core.errors import InputError
 
 Format = Literal["jsonl", "csv", "tsv"]
 FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv", "tsv")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from botistat.core.schema import ROLE_BOT, ROLE_OTHER
 from botistat.metrics.volume import record_tokens
-from botistat.schema import ROLE_BOT, ROLE_OTHER
 
 if TYPE_CHECKING:
     import polars as pl

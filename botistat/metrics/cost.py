@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botistat.core.pricing import PriceBook, rates_type, record_cost
+from botistat.core.schema import CACHE_FIELDS, ROLE_OTHER, TOKEN_FIELDS
 from botistat.metrics.volume import record_tokens
-from botistat.pricing import PriceBook, rates_type, record_cost
-from botistat.schema import CACHE_FIELDS, ROLE_OTHER, TOKEN_FIELDS
 
 if TYPE_CHECKING:
     import polars as pl

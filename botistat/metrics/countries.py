@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
+from botistat.core.schema import ROLE_OTHER
 from botistat.geo.addresses import REASONS
 from botistat.metrics.volume import record_tokens
-from botistat.schema import ROLE_OTHER
 
 if TYPE_CHECKING:
     import polars as pl

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Final
 
-from botistat.errors import ConfigError
-from botistat.schema import GROUP_FIELDS, GROUP_KEYS
+from botistat.core.errors import ConfigError
+from botistat.core.schema import GROUP_FIELDS, GROUP_KEYS
 
 if TYPE_CHECKING:
     import polars as pl

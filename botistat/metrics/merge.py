@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botistat.schema import CACHE_FIELDS, TOKEN_FIELDS
+from botistat.core.schema import CACHE_FIELDS, TOKEN_FIELDS
 
 if TYPE_CHECKING:
     import polars as pl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from botistat.schema import ROLE_BOT, ROLE_USER
+from botistat.core.schema import ROLE_BOT, ROLE_USER
 
 if TYPE_CHECKING:
     import polars as pl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botistat.schema import ROLE_BOT, ROLE_OTHER, ROLE_USER
+from botistat.core.schema import ROLE_BOT, ROLE_OTHER, ROLE_USER
 
 if TYPE_CHECKING:
     import polars as pl

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from botistat.model import Report
+from botistat.core.model import Report
 from botistat.render.csv import render_csv
 from botistat.render.html import render_html
 from botistat.render.json import render_json

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 from botistat.render.markdown import markdown_table
 from botistat.render.sections import Section, count, millis, percent
-from botistat.thresholds import CheckResult, Outcome, is_milliseconds, is_rate
+from botistat.report.thresholds import CheckResult, Outcome, is_milliseconds, is_rate
 
 STATUS_LABELS = {"pass": "pass", "fail": "FAIL", "no_data": "no data"}
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
-from botistat.model import Report
-from botistat.render.document import scalar_metrics
+from botistat.core.model import Report
+from botistat.report.plain import scalar_metrics
 
 ALL_ROWS = "(all)"
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from botistat.compare import Change, changes
-from botistat.model import Report, TimelinePoint
-from botistat.render.document import iso_time, scalar_metrics
+from botistat.core.model import Report, TimelinePoint
 from botistat.render.sections import (
     Section,
     change_text,
@@ -22,6 +20,8 @@ from botistat.render.sections import (
     report_sections,
     spikes_section,
 )
+from botistat.report.compare import Change, changes
+from botistat.report.plain import iso_time, scalar_metrics
 
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
 TEXT = "#1f2933"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from botistat.model import Report
-from botistat.render.document import report_document
+from botistat.core.model import Report
+from botistat.report.document import report_document
 
 
 def render_json(report: Report) -> str:

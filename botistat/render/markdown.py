@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botistat.model import Report
+from botistat.core.model import Report
 from botistat.render.sections import Section, input_lines, report_sections
 
 

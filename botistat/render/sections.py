@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from botistat.model import Contributor, Countries, Metrics, Report, UnpricedModel
-from botistat.render.document import iso_time
+from botistat.core.model import Contributor, Countries, Metrics, Report, UnpricedModel
+from botistat.report.plain import iso_time
 
 NONE = "-"
 
@@ -54,7 +54,7 @@ def report_sections(report: Report) -> list[Section]:
 
 def change_section(report: Report) -> Section:
     """The headline KPIs against the previous period, with arrows."""
-    from botistat.compare import HEADLINE, changes
+    from botistat.report.compare import HEADLINE, changes
 
     assert report.previous is not None
     by_metric = {c.metric: c for c in changes(report.metrics, report.previous.metrics)}

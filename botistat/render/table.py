@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from botistat.model import Report
+from botistat.core.model import Report
 from botistat.render.sections import Section, input_lines, report_sections
 
 TONE_STYLES = {"bad": "bold red", "good": "green"}

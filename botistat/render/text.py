@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from botistat.model import Report
+from botistat.core.model import Report
 from botistat.render.html import period_text
-from botistat.render.live_view import sparkline
 from botistat.render.sections import input_lines, report_sections
+from botistat.render.sparkline import sparkline
 from botistat.render.table import render_sections
 
 

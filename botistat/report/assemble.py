@@ -10,25 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botistat.geo.addresses import REASONS
-from botistat.geo.names import country_name
-from botistat.ingest.stats import IngestSummary
-from botistat.metrics.buckets import BUCKET, merge_bucket_volume, merge_contributors
-from botistat.metrics.cost import merge_cost
-from botistat.metrics.countries import (
-    REASON_COLUMNS,
-    count_country_users,
-    merge_country_counts,
-    reply_times_by_country,
-)
-from botistat.metrics.grouping import GROUP, group_label
-from botistat.metrics.response import (
-    response_summary,
-    sorted_response_times,
-    with_percentiles,
-)
-from botistat.metrics.volume import merge_volume
-from botistat.model import (
+from botistat.core.model import (
     Cost,
     Countries,
     CountryAggregate,
@@ -47,7 +29,25 @@ from botistat.model import (
     Tokens,
     UnpricedModel,
 )
-from botistat.spike_report import (
+from botistat.geo.addresses import REASONS
+from botistat.geo.names import country_name
+from botistat.ingest.stats import IngestSummary
+from botistat.metrics.buckets import BUCKET, merge_bucket_volume, merge_contributors
+from botistat.metrics.cost import merge_cost
+from botistat.metrics.countries import (
+    REASON_COLUMNS,
+    count_country_users,
+    merge_country_counts,
+    reply_times_by_country,
+)
+from botistat.metrics.grouping import GROUP, group_label
+from botistat.metrics.response import (
+    response_summary,
+    sorted_response_times,
+    with_percentiles,
+)
+from botistat.metrics.volume import merge_volume
+from botistat.spikes.series import (
     SpikeSettings,
     find_report_spikes,
     replies_per_bucket,

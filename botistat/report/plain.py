@@ -1,4 +1,5 @@
-"""The report as plain data: the documented JSON shape, shared by every machine format."""
+"""The sections of a report as plain data (the documented JSON shape), and every numeric
+metric by its dotted path (what thresholds and comparisons name)."""
 
 from __future__ import annotations
 
@@ -6,50 +7,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from botistat.geo.addresses import REASONS
-from botistat.model import (
-    SCHEMA_VERSION,
+from botistat.core.model import (
     Contributor,
     Cost,
     Countries,
     InputSummary,
     Metrics,
-    Report,
     Spike,
 )
-
-
-def report_document(report: Report) -> dict[str, Any]:
-    """The JSON document of a report (see docs/metrics.md for every key)."""
-    document: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "input": input_document(report.input),
-        **metrics_document(report.metrics),
-    }
-    document["timeline"] = {
-        "bucket_seconds": report.bucket_seconds,
-        "points": [
-            {"start": iso_time(p.start), "messages": p.messages, "tokens": p.tokens}
-            for p in report.timeline
-        ],
-    }
-    if report.previous is not None:
-        from botistat.compare import changes
-
-        document["previous"] = {
-            "input": input_document(report.previous.input),
-            **metrics_document(report.previous.metrics),
-        }
-        document["change"] = {
-            change.metric: {"absolute": change.absolute, "percent": change.percent}
-            for change in changes(report.metrics, report.previous.metrics)
-        }
-    if report.by is not None:
-        document["by"] = report.by
-        document["groups"] = [
-            {"key": group.key, **metrics_document(group.metrics)} for group in report.groups
-        ]
-    return document
+from botistat.geo.addresses import REASONS
 
 
 def metrics_document(metrics: Metrics) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from botistat.errors import ConfigError
-from botistat.presets import PRESETS, SHAPES, Preset, preset_named
-from botistat.schema import FIELDS, MESSAGE_ID_PARTS, ROLE_BOT, ROLE_USER
+from botistat.core.errors import ConfigError
+from botistat.core.presets import PRESETS, SHAPES, Preset, preset_named
+from botistat.core.schema import FIELDS, MESSAGE_ID_PARTS, ROLE_BOT, ROLE_USER
 
 CONFIG_FILENAME: Final = "botistat.yaml"
 ENV_CONFIG_DIR: Final = "BOTISTAT_CONFIG_DIR"

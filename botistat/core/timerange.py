@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from botistat.errors import ConfigError
+from botistat.core.errors import ConfigError
 
 SPAN_UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SPAN: Final = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")

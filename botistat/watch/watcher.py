@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from botistat.config import Config
-from botistat.errors import BotistatError
+from botistat.core.config import Config
+from botistat.core.errors import BotistatError
 from botistat.ingest.blocks import Block
 from botistat.ingest.decoder import SourceDecoder, sniff_format
+from botistat.ingest.follow import Chunk, Follower
 from botistat.ingest.scan import scan_sources
 from botistat.ingest.sources import Format, Source, format_for
 from botistat.ingest.stats import IngestStats
-from botistat.live import COLUMNS, LiveMonitor
-from botistat.tail import Chunk, Follower
+from botistat.watch.monitor import COLUMNS, LiveMonitor
 
 
 class Watcher:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botistat.assemble import Partials, assemble_report
+from botistat.core.model import Report
+from botistat.core.pricing import PriceBook
+from botistat.core.schema import GROUP_FIELDS, canonical_schema
+from botistat.engine.partition import spill
 from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, RegistrySource
 from botistat.ingest import Scan
@@ -25,21 +26,12 @@ from botistat.metrics.response import (
     paired_replies,
 )
 from botistat.metrics.volume import volume
-from botistat.model import Report
-from botistat.partition import spill
-from botistat.pricing import PriceBook
-from botistat.schema import GROUP_FIELDS, canonical_schema
-from botistat.spikes import (
-    DEFAULT_MIN_RATIO,
-    DEFAULT_MIN_TOKENS,
-    DEFAULT_SENSITIVITY,
-    DEFAULT_WINDOW,
-)
+from botistat.report.assemble import Partials, assemble_report
+from botistat.report.options import ReportOptions
 
 if TYPE_CHECKING:
     import polars as pl
 
-DEFAULT_TOP = 10
 #: Partials of distinct user pairs (overall, and per group with ``--by``).
 USER_PARTIALS = frozenset({"users_overall", "users"})
 SHARE = "\x00share"
@@ -70,33 +62,7 @@ METRIC_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class SpikeOptions:
-    """Time buckets and detector settings for the spikes listed in a report."""
-
-    bucket_seconds: int = 3600
-    window: int = DEFAULT_WINDOW
-    sensitivity: float = DEFAULT_SENSITIVITY
-    min_ratio: float = DEFAULT_MIN_RATIO
-    min_tokens: float = DEFAULT_MIN_TOKENS
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    by: str | None = None
-    top: int = DEFAULT_TOP
-    since: datetime | None = None
-    until: datetime | None = None
-    timezone: str = "UTC"
-    #: 0: keep the records in memory; otherwise spill them to this many partitions on disk
-    #: (see :mod:`botistat.partition`). The numbers are the same either way.
-    partitions: int = 0
-    spikes: SpikeOptions = SpikeOptions()
-    #: Fold records that share a message id into one (only when the config maps the id).
-    merge_messages: bool = False
-
-
-def build_report(
+def report_from_scan(
     scan: Scan,
     options: ReportOptions,
     countries: CountrySource | None = None,

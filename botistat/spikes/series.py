@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
+from botistat.core.model import Contributor, Spike
 from botistat.metrics.buckets import BUCKET
-from botistat.model import Contributor, Spike
-from botistat.spikes import DetectorSettings, find_spikes
+from botistat.spikes.detector import DetectorSettings, find_spikes
 
 if TYPE_CHECKING:
     import polars as pl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from botistat.model import Metrics
+from botistat.core.model import Metrics
 
 #: Metrics where a rise is bad news; for the rest a rise is neutral.
 WORSE_WHEN_HIGHER: Final = (
@@ -72,7 +72,7 @@ class Change:
 def changes(current: Metrics, previous: Metrics) -> list[Change]:
     """The change of every numeric metric, in report order."""
     # Imported here: botistat.render imports this module (the HTML report shows changes).
-    from botistat.render.document import scalar_metrics
+    from botistat.report.plain import scalar_metrics
 
     now, before = scalar_metrics(current), scalar_metrics(previous)
     return [Change(metric, now[metric], before.get(metric)) for metric in now]

@@ -16,9 +16,9 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Final
 
-from botistat.config import EmailConfig
-from botistat.errors import BotistatError, ConfigError, ExitCode
-from botistat.model import Report
+from botistat.core.config import EmailConfig
+from botistat.core.errors import BotistatError, ConfigError, ExitCode
+from botistat.core.model import Report
 from botistat.render.html import period_text, render_html
 from botistat.render.text import render_text
 

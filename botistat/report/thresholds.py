@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from botistat.errors import ConfigError
-from botistat.model import Metrics, Report
-from botistat.render.document import scalar_metrics
+from botistat.core.errors import ConfigError
+from botistat.core.model import Metrics, Report
+from botistat.report.plain import scalar_metrics
 
 OPERATORS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<=": operator.le,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, cast
 
-from botistat.config import DEFAULT_FAILED_STATUSES, DEFAULT_ROLES
-from botistat.errors import InputError
+from botistat.core.config import DEFAULT_FAILED_STATUSES, DEFAULT_ROLES
+from botistat.core.errors import InputError
 from botistat.ingest.sources import Source, format_for
 
 SAMPLE: Final = 1000

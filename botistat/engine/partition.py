@@ -117,7 +117,7 @@ def parse_size(text: str) -> int:
     """``512M``, ``2G``, ``1.5GiB``, ``800MB`` or a number of bytes; binary units."""
     import re
 
-    from botistat.errors import ConfigError
+    from botistat.core.errors import ConfigError
 
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
     if not match or float(match.group(1)) <= 0:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from botistat.schema import CACHE_FIELDS
+from botistat.core.schema import CACHE_FIELDS
 
 if TYPE_CHECKING:
     import polars as pl

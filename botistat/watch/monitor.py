@@ -1,9 +1,9 @@
 """The state behind ``botistat watch``: rolling time buckets, open conversations, alerts.
 
 Batches of canonical records (parsed by the report's own ingestion) are folded into time
-buckets with Polars; the spike detector of :mod:`botistat.spikes` then judges the open bucket
-against the closed ones before it. Only the window of buckets and the last message of each
-recently active conversation are kept, so memory stays flat however long it runs.
+buckets with Polars; the spike detector of :mod:`botistat.spikes.detector` then judges the
+open bucket against the closed ones before it. Only the window of buckets and the last message
+of each recently active conversation are kept, so memory stays flat however long it runs.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from botistat.core.pricing import PriceBook, record_cost
+from botistat.core.schema import ROLE_BOT, ROLE_OTHER, ROLE_USER
 from botistat.metrics.buckets import CONTRIBUTOR_FIELDS
 from botistat.metrics.volume import record_tokens
-from botistat.pricing import PriceBook, record_cost
-from botistat.schema import ROLE_BOT, ROLE_OTHER, ROLE_USER
-from botistat.spike_report import ERROR_RATE_FLOOR, MIN_BOT_RECORDS, MIN_REPLIES
-from botistat.spikes import Baseline, DetectorSettings, baseline
+from botistat.spikes.detector import Baseline, DetectorSettings, baseline
+from botistat.spikes.series import ERROR_RATE_FLOOR, MIN_BOT_RECORDS, MIN_REPLIES
 
 if TYPE_CHECKING:
     import polars as pl

@@ -6,18 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from botistat.live import LiveMonitor
+from botistat.render.sparkline import sparkline
+from botistat.watch.monitor import LiveMonitor
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
-
-BARS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: Sequence[float | None]) -> str:
-    known = [v for v in values if v is not None]
-    top = max(known, default=0.0) or 1.0
-    return "".join(" " if v is None else BARS[min(7, int(v / top * 7.999))] for v in values)
 
 
 def live_view(monitor: LiveMonitor, files: int, events: Sequence[dict[str, Any]]) -> RenderableType:

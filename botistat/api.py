@@ -1,23 +1,32 @@
-"""From command-line inputs to a Report: config, sources, country source, scan, build.
+"""The library API: a report from paths and a config, without a terminal.
 
-Shared by every command that reports on logs; prints only warnings (on stderr).
+>>> import botistat
+>>> report = botistat.build_report(["sample_logs/"])          # doctest: +SKIP
+>>> report.metrics.messages.total                              # doctest: +SKIP
+
+:func:`build_report` is the documented entry point; :class:`ReportRequest` and
+:func:`make_report` are what the commands use (they carry the command-line spelling of each
+option). Nothing here prints: warnings are facts in the returned :class:`Report` (skipped
+lines, an empty input), for the caller to show.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from botistat.cli.common import progress_bar, warn
-from botistat.cli.options import InputFormat
-from botistat.config import Config, validate_timezone
-from botistat.errors import ConfigError
-from botistat.model import Comparison, Report
-from botistat.pricing import ModelPrice, PriceBook
-from botistat.report import ReportOptions, SpikeOptions, build_report
-from botistat.schema import GROUP_KEYS
-from botistat.timerange import named_range, parse_span, parse_time, previous_period
+from botistat.core.config import Config, load_config, parse_config, validate_timezone
+from botistat.core.errors import ConfigError
+from botistat.core.model import Comparison, Report
+from botistat.core.pricing import ModelPrice, PriceBook
+from botistat.core.schema import GROUP_KEYS
+from botistat.core.timerange import named_range, parse_span, parse_time, previous_period
+from botistat.engine.local import report_from_scan
+from botistat.report.options import ReportOptions, SpikeOptions
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,8 @@ class ReportRequest:
     until: str | None = None
     by: str | None = None
     top: int = 10
-    input_format: InputFormat = InputFormat.auto
+    #: ``jsonl``, ``csv``, ``tsv``; None: by extension, then by content.
+    input_format: str | None = None
     strict: bool = False
     geoip_db: Path | None = None
     memory_budget: str | None = None
@@ -81,13 +91,61 @@ def spike_options(request: SpikeRequest, settings: Config, default_bucket: str) 
     )
 
 
-def make_report(request: ReportRequest, settings: Config) -> Report:
-    """Read the inputs and build the report (and the previous period's, to compare), with a
-    progress bar on a terminal."""
+#: Given the total bytes to read, a context that yields a callback for bytes read (or None).
+ProgressFactory = Callable[[int], AbstractContextManager[Callable[[int], None] | None]]
+
+
+def build_report(
+    paths: Sequence[str | os.PathLike[str]],
+    config: Config | str | os.PathLike[str] | None = None,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    range: str | None = None,
+    tz: str | None = None,
+    compare: bool = False,
+    by: str | None = None,
+    top: int = 10,
+    preset: str | None = None,
+    input_format: str | None = None,
+    strict: bool = False,
+    geoip_db: str | os.PathLike[str] | None = None,
+    memory_budget: str | None = None,
+) -> Report:
+    """Read the logs at ``paths`` (files, directories, globs, ``-`` for stdin) and return the
+    :class:`~botistat.core.model.Report`.
+
+    ``config`` is a :class:`~botistat.core.config.Config`, the path of a YAML config, or None
+    for the defaults (no config file is looked for). The keyword options mean what the
+    ``report`` command's options of the same name mean (``since``/``until`` take ISO times,
+    dates or spans such as ``7d``). Raises :class:`~botistat.core.errors.BotistatError` for
+    anything the caller can fix (a bad path, a bad option, malformed input with ``strict``).
+    """
+    settings = _settings(config, preset)
+    request = ReportRequest(
+        paths=[os.fspath(p) for p in paths],
+        since=since,
+        until=until,
+        by=by,
+        top=top,
+        input_format=input_format,
+        strict=strict,
+        geoip_db=Path(geoip_db) if geoip_db is not None else None,
+        memory_budget=memory_budget,
+        period=PeriodRequest(range=range, tz=tz, compare=compare),
+    )
+    return make_report(request, settings)
+
+
+def make_report(
+    request: ReportRequest, settings: Config, progress: ProgressFactory | None = None
+) -> Report:
+    """Read the inputs and build the report (and the previous period's, to compare);
+    ``progress`` shows the bytes read (the CLI's bar on a terminal)."""
+    from botistat.engine.memory import tune_allocators
+    from botistat.engine.partition import default_memory_budget, parse_size, partitions_for
     from botistat.geo import open_country_source
     from botistat.ingest import resolve_sources, scan_sources
-    from botistat.memory import tune_allocators
-    from botistat.partition import default_memory_budget, parse_size, partitions_for
 
     if request.by is not None and request.by not in GROUP_KEYS:
         raise ConfigError(
@@ -98,8 +156,7 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
         settings = replace(settings, timezone=request.period.tz)
     budget = parse_size(request.memory_budget) if request.memory_budget else default_memory_budget()
     since, until = _period(request, settings.timezone)
-    fmt = request.input_format.source_format
-    sources = resolve_sources(request.paths, fmt)
+    sources = resolve_sources(request.paths, request.input_format)
     options = ReportOptions(
         by=request.by,
         top=request.top,
@@ -123,18 +180,14 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
     prices = price_book(settings)
     countries = open_country_source(request.geoip_db, settings.geoip_database)
     tune_allocators()
-    with progress_bar(sum(s.size or 0 for s in sources)) as on_progress:
+    shown = progress or (lambda _total: nullcontext(None))
+    with shown(sum(s.size or 0 for s in sources)) as on_progress:
         scan = scan_sources(sources, settings, strict=request.strict, progress=on_progress)
-        report = build_report(scan, options, countries, prices)
-    if report.input.records == 0:
-        warn("no records found in the input")
-    if report.input.skipped:
-        first = report.input.skipped_examples[0] if report.input.skipped_examples else ""
-        warn(f"skipped {report.input.skipped:,} malformed line(s); first: {first}")
+        report = report_from_scan(scan, options, countries, prices)
     if request.period.compare:
         assert since is not None and until is not None  # checked above
         before, after = previous_period(since, until)
-        earlier = build_report(
+        earlier = report_from_scan(
             scan_sources(sources, settings, strict=request.strict),
             replace(options, since=before, until=after),
             countries,
@@ -142,6 +195,17 @@ def make_report(request: ReportRequest, settings: Config) -> Report:
         )
         report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
     return report
+
+
+def _settings(config: Config | str | os.PathLike[str] | None, preset: str | None) -> Config:
+    if isinstance(config, Config):
+        if preset is not None:
+            raise ConfigError("a preset cannot be applied to a Config object", "preset")
+        return config
+    if config is not None:
+        return load_config(Path(config), preset)
+    # A library call does not look for a config file in the working directory.
+    return parse_config({}, preset_name=preset) if preset else Config()
 
 
 def price_book(settings: Config) -> PriceBook:

@@ -1,0 +1,1 @@
+"""Email a report: compose the message, send it over SMTP, keep an outbox."""

@@ -1,0 +1,1 @@
+"""``botistat watch``: the live monitor, its file watcher, sinks and terminal view."""
