@@ -111,6 +111,7 @@ def build_report(
     strict: bool = False,
     geoip_db: str | os.PathLike[str] | None = None,
     memory_budget: str | None = None,
+    bucket: str | None = None,
 ) -> Report:
     """Read the logs at ``paths`` (files, directories, globs, ``-`` for stdin) and return the
     :class:`~botistat.core.model.Report`.
@@ -118,7 +119,8 @@ def build_report(
     ``config`` is a :class:`~botistat.core.config.Config`, the path of a YAML config, or None
     for the defaults (no config file is looked for). The keyword options mean what the
     ``report`` command's options of the same name mean (``since``/``until`` take ISO times,
-    dates or spans such as ``7d``). Raises :class:`~botistat.core.errors.BotistatError` for
+    dates or spans such as ``7d``; ``bucket`` is the timeline's and the spikes' time bucket,
+    such as ``5m``). Raises :class:`~botistat.core.errors.BotistatError` for
     anything the caller can fix (a bad path, a bad option, malformed input with ``strict``).
     """
     settings = _settings(config, preset)
@@ -132,6 +134,7 @@ def build_report(
         strict=strict,
         geoip_db=Path(geoip_db) if geoip_db is not None else None,
         memory_budget=memory_budget,
+        spikes=SpikeRequest(bucket=bucket),
         period=PeriodRequest(range=range, tz=tz, compare=compare),
     )
     return make_report(request, settings)

@@ -111,7 +111,7 @@ def test_p95_per_bucket_in_slices_is_the_p95_per_bucket(
     plain-Python linear-interpolation percentile."""
     import polars as pl
 
-    from botistat.spikes.series import MIN_REPLIES, reply_p95_in_slices
+    from botistat.metrics.reply_series import MIN_REPLIES, reply_p95_in_slices
 
     frame = pl.DataFrame(
         {
@@ -134,7 +134,10 @@ def test_p95_per_bucket_in_slices_is_the_p95_per_bucket(
     expected = {
         key: p95(values) if len(values) >= MIN_REPLIES else None for key, values in buckets.items()
     }
-    assert {tuple(row[:-1]): row[-1] for row in got.iter_rows()} == pytest.approx(expected)
+    assert {tuple(row[:-2]): row[-1] for row in got.iter_rows()} == pytest.approx(expected)
+    assert {tuple(row[:-2]): row[-2] for row in got.iter_rows()} == {
+        key: len(values) for key, values in buckets.items()
+    }
 
 
 def p95(values: list[float]) -> float:

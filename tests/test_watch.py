@@ -85,12 +85,16 @@ def test_monitor_alerts_once_and_resolves_after_cooldown() -> None:
 
 def test_monitor_pairs_replies_across_batches() -> None:
     monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=5, min_tokens=0))
-    at = START
-    user, bot = turn(at, "c", 10, delay=4.0)
-    monitor.add(frame([user]))
-    monitor.add(frame([bot]))
-    monitor.check(at + timedelta(seconds=30))
-    assert monitor._buckets[int(at.timestamp()) // 60].replies == [4000.0]
+    for index in range(5):  # five replies: enough for a p95
+        user, bot = turn(START + timedelta(seconds=index), f"c{index}", 10, delay=4.0 + index)
+        monitor.add(frame([user]))
+        monitor.add(frame([bot]))
+    monitor.check(START + timedelta(seconds=30))
+    monitor.check(START + timedelta(seconds=61))
+    [closed] = monitor.closed_buckets()
+    assert closed.replies == 5
+    # 4..8 s: the p95 by linear interpolation is 4 + 0.95 x 4 = 7.8 s.
+    assert closed.p95_ms == pytest.approx(7800.0)
 
 
 def test_monitor_memory_stays_bounded() -> None:
@@ -100,7 +104,7 @@ def test_monitor_memory_stays_bounded() -> None:
         rows = [r for i in range(30) for r in turn(at, f"c{minute}-{i}", 10)]
         monitor.add(frame(rows))
         monitor.check(at + timedelta(seconds=59))
-    assert len(monitor._buckets) <= 6
+    assert monitor.held_buckets() <= 2  # the open bucket (and one closing)
     assert monitor.conversations <= 10_000 + 30 * 6
 
 
@@ -391,3 +395,18 @@ def test_monitor_reports_a_spike_whose_bucket_closed_before_its_data_came() -> N
     monitor.add(frame(turn(START + timedelta(minutes=10, seconds=50), "late", 30_000)))
     events = monitor.check(START + timedelta(minutes=11, seconds=1))
     assert [(e.kind, e.bucket_start) for e in events] == [("spike", START + timedelta(minutes=10))]
+
+
+def test_monitor_merges_a_message_logged_in_several_batches() -> None:
+    """A streaming SDK logs one response three times with growing usage: the message counts
+    once, with its largest usage, however the lines fall into batches."""
+    monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=5, merge_messages=True))
+    user, bot = turn(START, "c", 500)
+    monitor.add(frame([{**user, "message_id": None}, {**bot, "message_id": "r1"}]))
+    for tokens in (1000, 1500):
+        monitor.add(frame([{**bot, "message_id": "r1", "total_tokens": tokens}]))
+    monitor.check(START + timedelta(seconds=30))
+    monitor.check(START + timedelta(seconds=61))
+    [closed] = monitor.closed_buckets()
+    assert (closed.messages, closed.tokens, closed.replies) == (2, 1500, 1)
+    assert monitor.records == 2

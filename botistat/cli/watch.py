@@ -96,6 +96,15 @@ def watch(
         float, typer.Option(min=0.05, help="Seconds between looks at the files.")
     ] = 0.5,
     input_format: InputFormatOption = InputFormat.auto,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay",
+            help="Read the logs as if they arrived live, in time order: emit every alert watch "
+            "would have sent (with -f jsonl also one 'bucket' line per closed bucket), then "
+            "exit 0. Try alert settings on last week's logs.",
+        ),
+    ] = False,
 ) -> None:
     """Follow log files (like tail -F) and alert on token spikes, slow replies and error
     surges as they happen.
@@ -115,6 +124,7 @@ def watch(
             SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens), settings, "5m"
         )
         defaults = MonitorSettings()
+        prices = price_book(settings)
         monitor = LiveMonitor(
             MonitorSettings(
                 bucket_seconds=spikes.bucket_seconds,
@@ -124,10 +134,14 @@ def watch(
                 min_tokens=spikes.min_tokens,
                 min_cost=_first_set(min_cost, settings.spikes.min_cost, defaults.min_cost),
                 cooldown=_first_set(cooldown, settings.spikes.cooldown, defaults.cooldown),
+                merge_messages=settings.merges_messages,
             ),
-            price_book(settings),
+            prices,
         )
         chosen = fmt or (WatchFormat.live if is_terminal(sys.stdout) else WatchFormat.jsonl)
+        if replay:
+            _replay(paths, settings, monitor.settings, prices, chosen, input_format.source_format)
+            return
         sinks: list[Sink] = []
         if chosen is WatchFormat.jsonl:
             sinks.append(JsonLinesSink(sys.stdout))
@@ -186,6 +200,30 @@ def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: boo
             sink.close()
         watcher.close()
     raise typer.Exit(int(code))
+
+
+def _replay(
+    paths: list[str],
+    settings: Any,
+    monitoring: Any,
+    prices: Any,
+    chosen: WatchFormat,
+    input_format: str | None,
+) -> None:
+    """``--replay``: jsonl lines (alerts and buckets), or one line of text per alert."""
+    import json
+
+    from botistat.watch.replay import replay
+
+    run = replay(paths, settings, monitoring, prices, input_format=input_format)
+    if run.input.skipped:
+        first = run.input.examples[0] if run.input.examples else ""
+        warn(f"skipped {run.input.skipped:,} malformed line(s); first: {first}")
+    for item in run.items:
+        if chosen is WatchFormat.jsonl:
+            print(json.dumps(item.document()), flush=True)
+        elif item.event is not None:
+            print(item.event.text(), flush=True)
 
 
 def _first_set(*values: _T | None) -> _T:

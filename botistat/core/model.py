@@ -199,11 +199,17 @@ class InputSummary:
 
 @dataclass(frozen=True)
 class TimelinePoint:
-    """Messages and tokens in one time bucket (for charts)."""
+    """One time bucket: messages, tokens, replies and API errors (for charts, and the values
+    spike detection judges)."""
 
     start: datetime
     messages: int
     tokens: int
+    replies: int = 0
+    #: The bucket's p95 reply time, with at least 5 replies.
+    p95_ms: float | None = None
+    #: API errors per bot record, with at least 5 bot records.
+    error_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -231,4 +237,7 @@ class Report:
     top: int = 10
     timeline: tuple[TimelinePoint, ...] = ()
     bucket_seconds: int = 3600
+    #: True: the timeline holds every bucket from the first to the last, empty ones as zeros;
+    #: False (a span of more than ``MAX_TIMELINE_BUCKETS``): only the buckets with records.
+    timeline_dense: bool = True
     previous: Comparison | None = None

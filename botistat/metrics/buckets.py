@@ -1,12 +1,15 @@
-"""Per time bucket series for the spike detector: tokens, errors, and who used the tokens.
+"""Per time bucket series: messages, tokens, errors, and who used the tokens.
 
-Like the other partials, these combine exactly across partitions: sums add up, and since a
-conversation never spans partitions, the top conversations of a bucket are among the top
-conversations of some partition.
+Partial: :func:`bucket_volume` and :func:`bucket_contributors` of any piece of the records.
+Merge: sums (:func:`merge_bucket_volume`, :func:`merge_contributors`), exact however the
+records were split, with one exception stated at :func:`bucket_contributors`: cutting the
+conversations to a bucket's top few inside a piece is exact only when no conversation spans
+pieces (the report's partitions). Finalize: :func:`bucket_grid` lays the buckets out in time.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from botistat.core.schema import ROLE_BOT, ROLE_OTHER
@@ -46,12 +49,14 @@ def bucket_volume(frame: pl.LazyFrame, by: list[str], seconds: int) -> pl.LazyFr
 
 
 def bucket_contributors(
-    frame: pl.LazyFrame, by: list[str], seconds: int, field: str
+    frame: pl.LazyFrame, by: list[str], seconds: int, field: str, *, whole: bool = True
 ) -> pl.LazyFrame:
     """Tokens per (group,) bucket and value of one field.
 
-    Conversations are cut to the top few per bucket here (there can be millions); bots and
-    models are kept whole, since they are few and their sums must add up across partitions.
+    With ``whole`` (each conversation's records all in this piece), conversations are cut to
+    the top few per bucket here (there can be millions): a bucket's top conversations are
+    then among the top few of some piece. Bots and models are kept whole, since they are few
+    and their sums must add up across pieces; so are conversations without ``whole``.
     """
     import polars as pl
 
@@ -66,7 +71,7 @@ def bucket_contributors(
         .agg(record_tokens().sum().alias("tokens"))
         .filter(pl.col("tokens") > 0)
     )
-    if field == "conversation_id":
+    if field == "conversation_id" and whole:
         # Only the totals that can be among a bucket's top few are sorted: those of at least
         # its fifth-largest total (all ties at the cut kept; the name breaks them).
         cut = pl.col("tokens").top_k(TOP_CONTRIBUTORS).min().over([*by, BUCKET])
@@ -87,14 +92,42 @@ def merge_bucket_volume(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     return partials.group_by([*by, BUCKET]).agg(pl.exclude(*by, BUCKET).sum())
 
 
-def merge_contributors(partials: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
-    """Sum per name (bots and models appear in several partitions), keep the top ones."""
+def merge_contributors(
+    partials: pl.LazyFrame, by: list[str], top: int | None = TOP_CONTRIBUTORS
+) -> pl.LazyFrame:
+    """Sum per name (bots and models appear in several pieces); keep the ``top`` ones of each
+    bucket and field (all of them with None)."""
     import polars as pl
 
+    sums = partials.group_by([*by, BUCKET, "field", "name"]).agg(pl.col("tokens").sum())
+    if top is None:
+        return sums
     return (
-        partials.group_by([*by, BUCKET, "field", "name"])
-        .agg(pl.col("tokens").sum())
-        .sort("tokens", "name", descending=[True, False])
+        sums.sort("tokens", "name", descending=[True, False])
         .group_by([*by, BUCKET, "field"], maintain_order=True)
-        .head(TOP_CONTRIBUTORS)
+        .head(top)
     )
+
+
+def bucket_end(start: datetime, seconds: int) -> datetime | None:
+    """When the bucket starting at ``start`` ends; None past the last time a datetime holds
+    (a bucket of year 9999)."""
+    try:
+        return start + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
+def bucket_grid(starts: list[datetime], seconds: int, max_gap: int | None) -> list[datetime]:
+    """Bucket starts from the first to the last of ``starts`` (sorted, those with data), the
+    empty buckets between included; a run of more than ``max_gap`` empty buckets is cut to
+    ``max_gap`` of them, so the work is bounded by the data, not by the time it spans."""
+    step = timedelta(seconds=seconds)
+    grid: list[datetime] = []
+    for previous, start in zip([None, *starts], starts, strict=False):
+        if previous is not None:
+            empty = int((start - previous) / step) - 1
+            shown = empty if max_gap is None else min(empty, max_gap)
+            grid.extend(previous + step * (i + 1) for i in range(shown))
+        grid.append(start)
+    return grid

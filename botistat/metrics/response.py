@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 CONVERSATION_HASH: Final = "\x00conversation_hash"
+#: Marks the turns carried over from an earlier piece (see :func:`replies_after`).
+CARRIED: Final = "\x00carried"
 HASH_SEED: Final = 7
 #: Conversation order: the id itself breaks ties of its hash, so colliding ids stay apart.
 EXACT_ORDER: Final = (CONVERSATION_HASH, "conversation_id", "timestamp")
@@ -88,9 +90,13 @@ def in_conversation_order(turns: pl.DataFrame) -> pl.DataFrame:
 
 
 def paired_replies(
-    ordered: pl.LazyFrame, by: list[str], from_user: tuple[str, ...] = ()
+    ordered: pl.LazyFrame,
+    by: list[str],
+    from_user: tuple[str, ...] = (),
+    keep: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
-    """The replies among turns in conversation order (see :func:`response_times`)."""
+    """The replies among turns in conversation order (see :func:`response_times`); columns
+    named in ``keep`` are the reply's own, passed through."""
     import polars as pl
 
     role = pl.col("role")
@@ -108,6 +114,7 @@ def paired_replies(
         ordered.select(
             *own,
             *asked,
+            *keep,
             pl.col("timestamp").alias("reply_at"),
             (elapsed.dt.total_microseconds() / 1000.0).alias("response_ms"),
             is_reply.alias("is_reply"),
@@ -115,6 +122,36 @@ def paired_replies(
         .filter(pl.col("is_reply"))
         .drop("is_reply")
     )
+
+
+def replies_after(
+    carry: pl.DataFrame, turns: pl.DataFrame, by: list[str], from_user: tuple[str, ...] = ()
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The replies among ``turns`` (:func:`conversation_turns` of a piece of the records,
+    collected) in conversations that may have begun in earlier pieces, and the new carry.
+
+    ``carry`` is the last turn of each conversation seen so far (an empty frame at first, then
+    what the previous call returned): a piece's first bot message pairs with the user message
+    that ended the previous piece. Pieces must come in time order, as live logs do (a record
+    older than its conversation's carried turn is ordered before it, and cannot be paired
+    with what came before that); the report instead pairs whole conversations.
+    """
+    import polars as pl
+
+    carried = pl.lit(True).alias(CARRIED)
+    both = pl.concat(
+        [carry.with_columns(carried), turns.with_columns(~carried)], how="vertical_relaxed"
+    )
+    # Grouped by conversation again (carried turns first), as in_conversation_order expects.
+    ordered = in_conversation_order(both.sort(CONVERSATION_HASH, maintain_order=True))
+    replies = (
+        paired_replies(ordered.lazy(), by, from_user, keep=(CARRIED,))
+        .filter(~pl.col(CARRIED))
+        .drop(CARRIED)
+        .collect()
+    )
+    last = ordered.drop(CARRIED).unique("conversation_id", keep="last", maintain_order=True)
+    return replies, last
 
 
 def direct_replies(

@@ -7,8 +7,7 @@ per reply. The ``merge_*`` functions combine the partials of several partitions 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from botistat.core.model import (
     Cost,
@@ -32,7 +31,7 @@ from botistat.core.model import (
 from botistat.geo.addresses import REASONS
 from botistat.geo.names import country_name
 from botistat.ingest.stats import IngestSummary
-from botistat.metrics.buckets import BUCKET, merge_bucket_volume, merge_contributors
+from botistat.metrics.buckets import bucket_grid, merge_bucket_volume, merge_contributors
 from botistat.metrics.cost import merge_cost
 from botistat.metrics.countries import (
     REASON_COLUMNS,
@@ -41,18 +40,18 @@ from botistat.metrics.countries import (
     reply_times_by_country,
 )
 from botistat.metrics.grouping import GROUP, group_label
+from botistat.metrics.reply_series import replies_per_bucket, reply_p95_in_slices
 from botistat.metrics.response import (
     response_summary,
     sorted_response_times,
     with_percentiles,
 )
 from botistat.metrics.volume import merge_volume
-from botistat.spikes.series import (
-    SpikeSettings,
-    find_report_spikes,
-    replies_per_bucket,
-    reply_p95_in_slices,
-)
+from botistat.spikes.series import BucketValues, SpikeSettings, bucket_values, find_report_spikes
+
+#: A timeline longer than this lists only its buckets with records (10,000 is more than a
+#: year of hours, or a week of minutes).
+MAX_TIMELINE_BUCKETS: Final = 10_000
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -109,7 +108,9 @@ def assemble_report(
     # The replies grow with the input (with partitions they are on disk): one collect
     # reads them once for all their summaries.
     speed, reply_countries, p95s = _reply_summaries(partials.replies, [], options)
-    buckets = merge_bucket_volume(partials.buckets_overall.lazy(), []).collect()
+    buckets = bucket_values(
+        merge_bucket_volume(partials.buckets_overall.lazy(), []).collect(), p95s
+    )
     overall = _metrics(
         totals,
         speed.row(0, named=True),
@@ -122,7 +123,6 @@ def assemble_report(
         ),
         find_report_spikes(
             buckets,
-            p95s,
             merge_contributors(partials.contributors_overall.lazy(), []).collect(),
             options.spikes,
         ),
@@ -151,29 +151,36 @@ def assemble_report(
         top=options.top,
         timeline=_timeline(buckets, options.spikes.bucket_seconds),
         bucket_seconds=options.spikes.bucket_seconds,
+        timeline_dense=_dense(buckets, options.spikes.bucket_seconds),
     )
 
 
-def _timeline(buckets: pl.DataFrame, seconds: int) -> tuple[TimelinePoint, ...]:
-    """Messages and tokens per bucket, from the first to the last, empty buckets as zeros."""
-    if buckets.is_empty():
-        return ()
-    by_start = {row[BUCKET]: row for row in buckets.iter_rows(named=True)}
-    first, last = min(by_start), max(by_start)
-    step = timedelta(seconds=seconds)
-    points = []
-    moment = first
-    while moment <= last:
-        row = by_start.get(moment, {})
-        points.append(
-            TimelinePoint(
-                start=moment if moment.tzinfo else moment.replace(tzinfo=UTC),
-                messages=int(row.get("messages") or 0),
-                tokens=int(row.get("tokens") or 0),
-            )
+def _dense(buckets: list[BucketValues], seconds: int) -> bool:
+    """Whether the timeline shows every bucket of its span (see ``MAX_TIMELINE_BUCKETS``)."""
+    if not buckets:
+        return True
+    span = (buckets[-1].start - buckets[0].start).total_seconds() // seconds + 1
+    return span <= MAX_TIMELINE_BUCKETS
+
+
+def _timeline(buckets: list[BucketValues], seconds: int) -> tuple[TimelinePoint, ...]:
+    """Every bucket from the first to the last, empty ones as zeros; or, over a span of more
+    than ``MAX_TIMELINE_BUCKETS`` (one record dated 0001-01-01 among this year's), only the
+    buckets with records: the output is bounded by the records, not by the time they span."""
+    by_start = {bucket.start: bucket for bucket in buckets}
+    max_gap = None if _dense(buckets, seconds) else 0
+    return tuple(
+        TimelinePoint(
+            start=start,
+            messages=bucket.messages,
+            tokens=bucket.tokens,
+            replies=bucket.replies,
+            p95_ms=bucket.p95_ms,
+            error_rate=bucket.error_rate,
         )
-        moment += step
-    return tuple(points)
+        for start in bucket_grid(list(by_start), seconds, max_gap)
+        for bucket in [by_start.get(start) or BucketValues(start)]
+    )
 
 
 def _groups(
@@ -183,7 +190,7 @@ def _groups(
     top = options.top
     speeds, reply_country_rows, p95s = _reply_summaries(partials.replies, keys, options)
     speed, reply_countries, reply_rows = map(_by_group, (speeds, reply_country_rows, p95s))
-    buckets = _by_group(merge_bucket_volume(partials.buckets.lazy(), keys).collect())
+    volumes_by_bucket = _by_group(merge_bucket_volume(partials.buckets.lazy(), keys).collect())
     contributors = _by_group(merge_contributors(partials.contributors.lazy(), keys).collect())
     costs = _by_group(merge_cost(partials.cost.lazy(), keys).collect())
     counts = _by_group(merge_country_counts(partials.countries.lazy(), keys).collect())
@@ -206,8 +213,10 @@ def _groups(
         )
         summary = speed_rows.row(0, named=True) if speed_rows is not None else {}
         spikes = find_report_spikes(
-            buckets[key] if key in buckets else partials.buckets.clear(),
-            reply_rows[key] if key in reply_rows else p95s.clear(),
+            bucket_values(
+                volumes_by_bucket[key] if key in volumes_by_bucket else partials.buckets.clear(),
+                reply_rows[key] if key in reply_rows else p95s.clear(),
+            ),
             contributors[key] if key in contributors else partials.contributors.clear(),
             options.spikes,
         )

@@ -18,8 +18,16 @@ def report_document(report: Report) -> dict[str, Any]:
     }
     document["timeline"] = {
         "bucket_seconds": report.bucket_seconds,
+        "dense": report.timeline_dense,
         "points": [
-            {"start": iso_time(p.start), "messages": p.messages, "tokens": p.tokens}
+            {
+                "start": iso_time(p.start),
+                "messages": p.messages,
+                "tokens": p.tokens,
+                "replies": p.replies,
+                "p95_ms": p.p95_ms,
+                "error_rate": p.error_rate,
+            }
             for p in report.timeline
         ],
     }

@@ -18,6 +18,7 @@ the window gives the median enough points to be meaningful.
 from __future__ import annotations
 
 import statistics
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -84,6 +85,25 @@ class SpikeRun:
     baseline: Baseline
 
 
+class History:
+    """The values a series' next bucket is judged against: its last ``window`` known values
+    (buckets without data are skipped, not counted). ``report`` walks a whole series through
+    one; ``watch`` pushes each bucket as it closes and judges the open one against it, so both
+    judge every bucket alike."""
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self.settings = settings
+        self._values: deque[float] = deque(maxlen=max(settings.window, 1))
+
+    def level(self) -> Baseline | None:
+        """The baseline of the next bucket, or None during warm-up."""
+        return baseline(self._values, self.settings)
+
+    def push(self, value: float | None) -> None:
+        if value is not None:
+            self._values.append(value)
+
+
 def find_spikes(values: Sequence[float | None], settings: DetectorSettings) -> list[SpikeRun]:
     """Runs of spike buckets in a series (None values are buckets without data: skipped).
 
@@ -91,11 +111,11 @@ def find_spikes(values: Sequence[float | None], settings: DetectorSettings) -> l
     watch judges a bucket against the closed ones before it.
     """
     runs: list[SpikeRun] = []
-    history: list[float] = []
+    history = History(settings)
     current: list[int] = []
     start_level: Baseline | None = None
     for index, value in enumerate(values):
-        level = baseline(history, settings) if value is not None else None
+        level = history.level() if value is not None else None
         if value is not None and level is not None and value > level.threshold:
             if not current:
                 start_level = level
@@ -103,9 +123,7 @@ def find_spikes(values: Sequence[float | None], settings: DetectorSettings) -> l
         elif current and start_level is not None:
             runs.append(_run(current, values, start_level))
             current = []
-        if value is not None:
-            history.append(value)
-            del history[: -settings.window]
+        history.push(value)
     if current and start_level is not None:
         runs.append(_run(current, values, start_level))
     return runs

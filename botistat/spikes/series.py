@@ -1,30 +1,35 @@
-"""Spikes in a report: bucket series from the collected partials, run through the detector.
+"""The series spike detection judges, one value per time bucket, for ``report`` and ``watch``.
 
-Three series per scope (all records, or one ``--by`` group), each on every bucket from the
-first to the last: tokens (empty buckets count 0), p95 reply time (buckets with at least
-``MIN_REPLIES`` replies), and the API error rate (buckets with at least ``MIN_BOT_RECORDS``).
+Each series is read off the same bucket partials (:mod:`botistat.metrics.buckets`,
+:mod:`botistat.metrics.reply_series`, :mod:`botistat.metrics.cost`), by :func:`series_value`:
+tokens (an empty bucket counts 0), the p95 reply time (buckets with at least ``MIN_REPLIES``
+replies), the API error rate (buckets with at least ``MIN_BOT_RECORDS`` bot records) and, in
+``watch``, the cost. ``report`` walks the buckets from the first to the last; ``watch`` judges
+the open bucket and pushes each bucket as it closes. Both use :class:`History`, so a bucket is
+judged alike either way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
 from botistat.core.model import Contributor, Spike
-from botistat.metrics.buckets import BUCKET
+from botistat.metrics.buckets import BUCKET, bucket_end, bucket_grid
 from botistat.spikes.detector import DetectorSettings, find_spikes
 
 if TYPE_CHECKING:
     import polars as pl
 
-MIN_REPLIES: Final = 5
 MIN_BOT_RECORDS: Final = 5
 #: An error rate under this is not worth an alert, however it compares with its baseline.
 ERROR_RATE_FLOOR: Final = 0.05
 TOP: Final = 5
-#: Reply times held at once to take the p95 per bucket (8 bytes each, plus the group-by's).
-SLICE_REPLIES: Final = 2_000_000
+#: The series, in the order events and tables list them.
+TOKENS, COST, P95, ERROR_RATE = "tokens", "cost.usd", "response_ms.p95", "errors.rate"
+REPORT_SERIES: Final = (TOKENS, P95, ERROR_RATE)
+WATCH_SERIES: Final = (TOKENS, COST, P95, ERROR_RATE)
 
 
 class SpikeSettings(Protocol):
@@ -41,154 +46,127 @@ class SpikeSettings(Protocol):
 
 
 @dataclass(frozen=True)
-class _Series:
-    metric: str
-    values: list[float | None]
-    settings: DetectorSettings
+class BucketValues:
+    """What one time bucket of one scope holds, as the series read it."""
+
+    start: datetime
+    messages: int = 0
+    tokens: int = 0
+    bot_records: int = 0
+    errors: int = 0
+    replies: int = 0
+    #: None with fewer than ``MIN_REPLIES`` replies.
+    p95_ms: float | None = None
+    usd: float = 0.0
+
+    @property
+    def error_rate(self) -> float | None:
+        """API errors per bot record, once there are enough bot records to judge."""
+        if self.bot_records < MIN_BOT_RECORDS:
+            return None
+        return self.errors / self.bot_records
+
+
+def series_value(metric: str, bucket: BucketValues) -> float | None:
+    """The value of one series in one bucket (None: no data to judge)."""
+    if metric == TOKENS:
+        return float(bucket.tokens)
+    if metric == COST:
+        return bucket.usd
+    if metric == P95:
+        return bucket.p95_ms
+    if metric == ERROR_RATE:
+        return bucket.error_rate
+    raise ValueError(f"unknown series {metric!r}")
+
+
+def detector_settings(
+    metric: str, options: SpikeSettings, min_cost: float = 0.0
+) -> DetectorSettings:
+    """The detector of one series: the shared settings, and the series' own floor."""
+    floors = {TOKENS: options.min_tokens, COST: min_cost, ERROR_RATE: ERROR_RATE_FLOOR}
+    return DetectorSettings(
+        window=options.window,
+        sensitivity=options.sensitivity,
+        min_ratio=options.min_ratio,
+        floor=floors.get(metric, 0.0),
+    )
+
+
+def bucket_values(volume: pl.DataFrame, reply_p95: pl.DataFrame) -> list[BucketValues]:
+    """The buckets with data of one scope, in time order, from its merged bucket volume and
+    its :func:`~botistat.metrics.reply_series.reply_p95` (without group columns)."""
+    import polars as pl
+
+    table = volume.join(
+        reply_p95.select(BUCKET, "replies", "p95"), on=BUCKET, how="full", coalesce=True
+    ).sort(BUCKET)
+    counts = ("messages", "tokens", "bot_records", "errors", "replies")
+    table = table.with_columns(pl.col(counts).fill_null(0))
+    return [
+        BucketValues(
+            start=_utc(row[BUCKET]),
+            messages=int(row["messages"]),
+            tokens=int(row["tokens"]),
+            bot_records=int(row["bot_records"]),
+            errors=int(row["errors"]),
+            replies=int(row["replies"]),
+            p95_ms=row["p95"],
+        )
+        for row in table.iter_rows(named=True)
+    ]
 
 
 def find_report_spikes(
-    volume: pl.DataFrame,
-    reply_p95: pl.DataFrame,
-    contributors: pl.DataFrame,
-    options: SpikeSettings,
+    buckets: list[BucketValues], contributors: pl.DataFrame, options: SpikeSettings
 ) -> tuple[Spike, ...]:
-    """Spikes of one scope, from its bucket volume, its p95 reply time per bucket (see
-    :func:`reply_p95`) and its contributors."""
-    import polars as pl
+    """Spikes of one scope, from its buckets with data (:func:`bucket_values`) and its
+    contributors.
 
-    if volume.is_empty():
+    The series run over every bucket from the first to the last; a run of more than
+    ``window`` empty buckets is cut to ``window`` of them, which judges every bucket alike
+    (after ``window`` empty buckets the history is all empty, however long the gap) while
+    the work stays bounded by the data, not by the time it spans.
+    """
+    if not buckets:
         return ()
-    step = timedelta(seconds=options.bucket_seconds)
-    first, last = volume[BUCKET].min(), volume[BUCKET].max()
-    assert isinstance(first, datetime) and isinstance(last, datetime)
-    count = int((last - first) / step) + 1
-    starts = [first + i * step for i in range(count)]
-    grid = pl.DataFrame({BUCKET: starts}, schema={BUCKET: volume.schema[BUCKET]})
-    table = grid.join(volume, on=BUCKET, how="left").join(
-        reply_p95.select(BUCKET, "p95"), on=BUCKET, how="left"
-    )
-    tokens = [float(v or 0) for v in table["tokens"].to_list()]
-    rates = [
-        (errors / bots if bots and bots >= MIN_BOT_RECORDS else None)
-        for errors, bots in zip(
-            table["errors"].to_list(), table["bot_records"].to_list(), strict=True
-        )
-    ]
-    detector = DetectorSettings(
-        window=options.window, sensitivity=options.sensitivity, min_ratio=options.min_ratio
-    )
-    series = [
-        _Series("tokens", list(tokens), _with_floor(detector, options.min_tokens)),
-        _Series("response_ms.p95", table["p95"].to_list(), detector),
-        _Series("errors.rate", rates, _with_floor(detector, ERROR_RATE_FLOOR)),
-    ]
+    seconds = options.bucket_seconds
+    by_start = {bucket.start: bucket for bucket in buckets}
+    starts = bucket_grid(list(by_start), seconds, max_gap=max(options.window, 1))
+    grid = [by_start.get(start) or BucketValues(start) for start in starts]
     spikes = []
-    for item in series:
-        for run in find_spikes(item.values, item.settings):
+    for metric in REPORT_SERIES:
+        values = [series_value(metric, bucket) for bucket in grid]
+        for run in find_spikes(values, detector_settings(metric, options)):
             window = starts[run.first : run.last + 1]
             spikes.append(
                 Spike(
-                    metric=item.metric,
-                    start=_utc(starts[run.first]),
-                    end=_utc(starts[run.last] + step),
+                    metric=metric,
+                    start=starts[run.first],
+                    end=bucket_end(starts[run.last], seconds) or starts[run.last],
                     buckets=run.last - run.first + 1,
                     peak=run.peak,
                     baseline=run.baseline.median,
                     threshold=run.baseline.threshold,
                     ratio=run.baseline.ratio(run.peak),
-                    tokens=int(sum(tokens[run.first : run.last + 1])),
-                    bots=_top(contributors, window, "bot_id"),
-                    models=_top(contributors, window, "model"),
-                    conversations=_top(contributors, window, "conversation_id"),
+                    tokens=sum(bucket.tokens for bucket in grid[run.first : run.last + 1]),
+                    bots=top_contributors(contributors, window, "bot_id"),
+                    models=top_contributors(contributors, window, "model"),
+                    conversations=top_contributors(contributors, window, "conversation_id"),
                 )
             )
     return tuple(sorted(spikes, key=lambda s: (s.start, s.metric)))
 
 
-def _with_floor(settings: DetectorSettings, floor: float) -> DetectorSettings:
-    return replace(settings, floor=floor)
-
-
-def reply_p95(replies: pl.LazyFrame, by: list[str], seconds: int) -> pl.LazyFrame:
-    """The p95 reply time of each (group and) bucket with at least ``MIN_REPLIES`` replies."""
-    import polars as pl
-
-    ms = pl.col("response_ms")
-    return replies.group_by(*by, _bucket(seconds)).agg(
-        pl.when(pl.len() >= MIN_REPLIES)
-        .then(ms.quantile(0.95, interpolation="linear"))
-        .otherwise(None)
-        .alias("p95")
-    )
-
-
-def replies_per_bucket(replies: pl.LazyFrame, seconds: int) -> pl.LazyFrame:
-    """How many replies each bucket holds, in time order (what the slices are cut from)."""
-    import polars as pl
-
-    return replies.group_by(_bucket(seconds)).agg(pl.len().alias("replies")).sort(BUCKET)
-
-
-def reply_p95_in_slices(
-    replies: pl.LazyFrame,
-    by: list[str],
-    seconds: int,
-    counts: pl.DataFrame | None = None,
-    slice_rows: int = SLICE_REPLIES,
-) -> pl.DataFrame:
-    """:func:`reply_p95`, computed a slice of consecutive buckets at a time.
-
-    An exact percentile needs every reply time of its bucket in memory at once; slices of
-    about ``slice_rows`` replies keep that bounded however many buckets the input spans.
-    Each slice is a filter on ``reply_at``, cheap when the replies are stored by time.
-    ``counts`` is :func:`replies_per_bucket`, when already collected.
-    """
-    import polars as pl
-
-    if counts is None:
-        counts = replies_per_bucket(replies, seconds).collect()
-    step = timedelta(seconds=seconds)
-    parts = []
-    for first, last in _slices(counts, slice_rows):
-        at = pl.col("reply_at")
-        part = replies.filter((at >= first) & (at < last + step))
-        parts.append(reply_p95(part, by, seconds).collect(engine="streaming"))
-    if not parts:
-        return reply_p95(replies, by, seconds).collect()
-    return pl.concat(parts)
-
-
-def _slices(counts: pl.DataFrame, slice_rows: int) -> list[tuple[datetime, datetime]]:
-    """Runs of consecutive buckets (the first and the last start) holding at most
-    ``slice_rows`` replies, or a single bucket if it alone holds more."""
-    slices: list[tuple[datetime, datetime]] = []
-    first: datetime | None = None
-    last: datetime | None = None
-    held = 0
-    for start, replies in counts.iter_rows():
-        if first is not None and last is not None and held + replies > slice_rows:
-            slices.append((first, last))
-            first, held = None, 0
-        first = start if first is None else first
-        last = start
-        held += replies
-    if first is not None and last is not None:
-        slices.append((first, last))
-    return slices
-
-
-def _bucket(seconds: int) -> pl.Expr:
-    import polars as pl
-
-    return pl.col("reply_at").dt.truncate(f"{seconds}s").alias(BUCKET)
-
-
-def _top(
+def top_contributors(
     contributors: pl.DataFrame, buckets: list[datetime], field: str
 ) -> tuple[Contributor, ...]:
+    """The ``TOP`` names of one field with the most tokens over ``buckets`` (merged
+    :func:`~botistat.metrics.buckets.bucket_contributors`); ties go to the first name."""
     import polars as pl
 
+    if contributors.is_empty():
+        return ()
     rows = (
         contributors.filter(pl.col("field") == field, pl.col(BUCKET).is_in(buckets))
         .group_by("name")

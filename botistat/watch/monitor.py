@@ -1,36 +1,59 @@
-"""The state behind ``botistat watch``: rolling time buckets, open conversations, alerts.
+"""The state behind ``botistat watch``: the metric core's bucket partials, folded in as records
+arrive, and the spike detector judging each bucket.
 
-Batches of canonical records (parsed by the report's own ingestion) are folded into time
-buckets with Polars; the spike detector of :mod:`botistat.spikes.detector` then judges the
-open bucket against the closed ones before it. Only the window of buckets and the last message
-of each recently active conversation are kept, so memory stays flat however long it runs.
+Every number comes from :mod:`botistat.metrics` and :mod:`botistat.spikes`, exactly as in a
+report: each batch of canonical records becomes partials (bucket volume, cost, contributors,
+replies) that are merged into the partials of the buckets still open; replies pair across
+batches through the carried last turn of each conversation; records sharing a message id are
+merged as the report merges them. When a bucket closes, its values are read off its partials
+(:func:`~botistat.spikes.series.bucket_values`), judged against the history of the series
+(:class:`~botistat.spikes.detector.History`, the report's own) and pushed onto it; then its
+partials are dropped. Memory is bounded by the open buckets, the recent closed values and the
+recently active conversations, however long it runs.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from botistat.core.pricing import PriceBook, record_cost
-from botistat.core.schema import ROLE_BOT, ROLE_OTHER, ROLE_USER
-from botistat.metrics.buckets import CONTRIBUTOR_FIELDS
-from botistat.metrics.volume import record_tokens
-from botistat.spikes.detector import Baseline, DetectorSettings, baseline
-from botistat.spikes.series import ERROR_RATE_FLOOR, MIN_BOT_RECORDS, MIN_REPLIES
+from botistat.core.pricing import PriceBook
+from botistat.core.schema import ROLE_OTHER, canonical_schema
+from botistat.metrics.buckets import (
+    BUCKET,
+    CONTRIBUTOR_FIELDS,
+    bucket_contributors,
+    bucket_end,
+    bucket_expr,
+    bucket_volume,
+    merge_bucket_volume,
+    merge_contributors,
+)
+from botistat.metrics.cost import cost_by_model, merge_cost, model_rates
+from botistat.metrics.merge import merge_repeated
+from botistat.metrics.reply_series import reply_p95
+from botistat.metrics.response import conversation_turns, direct_replies, replies_after
+from botistat.spikes.detector import Baseline, DetectorSettings, History
+from botistat.spikes.series import (
+    COST,
+    ERROR_RATE,
+    P95,
+    TOKENS,
+    WATCH_SERIES,
+    BucketValues,
+    bucket_values,
+    detector_settings,
+    series_value,
+    top_contributors,
+)
 
 if TYPE_CHECKING:
     import polars as pl
 
-METRICS: Final = ("tokens", "cost.usd", "response_ms.p95", "errors.rate")
-LABELS: Final = {
-    "tokens": "token",
-    "cost.usd": "cost",
-    "response_ms.p95": "reply time (p95)",
-    "errors.rate": "error",
-}
-TOP: Final = 5
+METRICS: Final = WATCH_SERIES
+LABELS: Final = {TOKENS: "token", COST: "cost", P95: "reply time (p95)", ERROR_RATE: "error"}
 #: Columns of the canonical records the monitor reads.
 COLUMNS: Final = [
     "timestamp",
@@ -43,42 +66,20 @@ COLUMNS: Final = [
     "conversation_id",
     "bot_id",
     "model",
+    "country",
     "latency_ms",
     "exchange",
     "cost",
     "cache_read_tokens",
     "cache_write_tokens",
+    "message_id",
 ]
-
-
-@dataclass
-class _Bucket:
-    tokens: float = 0.0
-    cost: float = 0.0
-    bot_records: int = 0
-    errors: int = 0
-    replies: list[float] = field(default_factory=list)
-    contributors: dict[str, Counter[str]] = field(
-        default_factory=lambda: {name: Counter() for name in CONTRIBUTOR_FIELDS}
-    )
-
-    def value(self, metric: str) -> float | None:
-        if metric == "tokens":
-            return self.tokens
-        if metric == "cost.usd":
-            return self.cost
-        if metric == "errors.rate":
-            return self.errors / self.bot_records if self.bot_records >= MIN_BOT_RECORDS else None
-        if len(self.replies) < MIN_REPLIES:
-            return None
-        return _percentile(sorted(self.replies), 0.95)
-
-    def top(self) -> dict[str, list[dict[str, Any]]]:
-        keys = {"bot_id": "bots", "model": "models", "conversation_id": "conversations"}
-        return {
-            keys[name]: [{"name": n, "tokens": int(t)} for n, t in counter.most_common(TOP)]
-            for name, counter in self.contributors.items()
-        }
+#: Open conversations remembered before idle ones are forgotten.
+MAX_CONVERSATIONS: Final = 10_000
+#: A gap of more empty buckets than this closes only the first ``window + cooldown`` of them
+#: (all that can change a judgement) and reports the rest as skipped, as the report's
+#: timeline does: a far-future record or a suspended laptop must not cost a loop per bucket.
+MAX_GAP_BUCKETS: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,13 @@ class WatchEvent:
         return {
             "event": self.kind,
             "metric": self.metric,
-            "bucket_start": _iso(self.bucket_start),
-            "bucket_end": _iso(self.bucket_end),
+            "bucket_start": iso(self.bucket_start),
+            "bucket_end": iso(self.bucket_end),
             "value": self.value,
             "baseline": self.baseline,
             "threshold": self.threshold,
             "ratio": self.ratio,
-            "started": _iso(self.started) if self.started else None,
+            "started": iso(self.started) if self.started else None,
             "peak": self.peak,
             "top": self.top,
             "text": self.text(),
@@ -133,6 +134,21 @@ class WatchEvent:
         )
 
 
+def bucket_document(bucket: BucketValues, seconds: int) -> dict[str, Any]:
+    """A closed bucket as a ``watch --replay --format jsonl`` line."""
+    return {
+        "event": "bucket",
+        "bucket_start": iso(bucket.start),
+        "bucket_end": iso(bucket_end(bucket.start, seconds)),
+        "messages": bucket.messages,
+        "tokens": bucket.tokens,
+        "replies": bucket.replies,
+        "p95_ms": bucket.p95_ms,
+        "error_rate": bucket.error_rate,
+        "cost_usd": bucket.usd,
+    }
+
+
 @dataclass
 class _Active:
     started: datetime
@@ -149,139 +165,156 @@ class MonitorSettings:
     min_tokens: float = 5000.0
     min_cost: float = 1.0
     cooldown: int = 2
+    #: Fold records that share a message id into one (when the config maps the id).
+    merge_messages: bool = False
 
     def detector(self, metric: str) -> DetectorSettings:
-        floors = {
-            "tokens": self.min_tokens,
-            "cost.usd": self.min_cost,
-            "errors.rate": ERROR_RATE_FLOOR,
-        }
-        floor = floors.get(metric, 0.0)
-        return DetectorSettings(
-            window=self.window, sensitivity=self.sensitivity, min_ratio=self.min_ratio, floor=floor
+        return detector_settings(metric, self, self.min_cost)
+
+
+@dataclass
+class _Partials:
+    """The merged partials of the buckets not yet closed (one frame per family)."""
+
+    volume: pl.DataFrame
+    cost: pl.DataFrame
+    contributors: pl.DataFrame
+    replies: pl.DataFrame
+
+    def where(self, keep: pl.Expr, replies: pl.Expr) -> _Partials:
+        return _Partials(
+            self.volume.filter(keep),
+            self.cost.filter(keep),
+            self.contributors.filter(keep),
+            self.replies.filter(replies),
         )
 
 
 class LiveMonitor:
-    """Fold record batches into buckets; :meth:`check` returns the alerts due now."""
+    """Fold record batches into bucket partials; :meth:`check` returns the alerts due now."""
 
     def __init__(self, settings: MonitorSettings, prices: PriceBook | None = None) -> None:
         self.settings = settings
         self._prices = prices or PriceBook()
-        self._buckets: dict[int, _Bucket] = {}
-        self._last: dict[str, tuple[datetime, str]] = {}
-        self._open: int | None = None
+        self._partials: _Partials | None = None
+        self._carry: pl.DataFrame | None = None
+        #: Merged records of each message id seen lately (see :meth:`_merge_messages`).
+        self._messages: pl.DataFrame | None = None
+        self._histories = {metric: History(settings.detector(metric)) for metric in METRICS}
         self._active: dict[str, _Active] = {}
-        self._latest: datetime | None = None
+        #: The open bucket (its index since the epoch); buckets before it are closed.
+        self._open: int | None = None
         #: The first bucket with data: earlier buckets are unknown, not empty (warm-up).
         self._first: int | None = None
+        self._latest: datetime | None = None
+        self._recent: deque[BucketValues] = deque(maxlen=max(settings.window, 1))
+        self._closed: list[BucketValues] = []
         self.records = 0
         self.late = 0
+        self.skipped_buckets = 0
 
     # -- folding records in -------------------------------------------------------------
     def add(self, frame: pl.DataFrame) -> None:
-        """Fold a batch of canonical records (any order, any size) into the buckets."""
+        """Fold a batch of canonical records (``COLUMNS``) into the open buckets' partials."""
         import polars as pl
 
+        # Records whose role is no message (system, tool) count in no metric.
+        frame = frame.filter(pl.col("role") != ROLE_OTHER)
         if frame.is_empty():
             return
+        schema = canonical_schema()
+        missing = [name for name in COLUMNS if name not in frame.columns]
+        frame = frame.with_columns(pl.lit(None, schema[name]).alias(name) for name in missing)
         seconds = self.settings.bucket_seconds
-        messages = frame.filter(pl.col("role") != ROLE_OTHER).with_columns(
-            (pl.col("timestamp").dt.epoch("s") // seconds).alias("bucket"),
-            record_tokens().alias("tokens"),
-        )
-        models = messages.select(pl.col("model").unique().drop_nulls())
-        rates = models.with_columns(self._prices.rates(models.get_column("model")))
-        messages = messages.join(rates, on="model", how="left").with_columns(
-            pl.coalesce(pl.col("cost"), record_cost()).fill_null(0.0).alias("usd")
-        )
-        self.records += messages.height
-        latest = frame["timestamp"].max()
+        if self._open is not None:
+            # A closed bucket has been judged and dropped: its records come too late.
+            opened = _start(self._open, seconds)
+            late = frame.filter(pl.col("timestamp") < opened)
+            if not late.is_empty():
+                self.late += late.height
+                frame = frame.filter(pl.col("timestamp") >= opened)
+                if frame.is_empty():
+                    return
+        earliest, latest = frame["timestamp"].min(), frame["timestamp"].max()
         if isinstance(latest, datetime) and (self._latest is None or latest > self._latest):
             self._latest = latest
-        oldest = self._oldest_kept()
-        is_bot = pl.col("role") == ROLE_BOT
-        totals = messages.group_by("bucket").agg(
-            pl.col("tokens").sum(),
-            pl.col("usd").sum(),
-            is_bot.sum().alias("bots"),
-            (is_bot & pl.col("error")).sum().alias("errors"),
-        )
-        first = totals["bucket"].min()
-        if isinstance(first, int) and (self._first is None or first < self._first):
+        first = _index(earliest, seconds)
+        if first is not None and (self._first is None or first < self._first):
             self._first = first
-        for bucket_id, tokens, usd, bots, errors in totals.iter_rows():
-            if oldest is not None and bucket_id < oldest:
-                self.late += 1
-                continue
-            bucket = self._buckets.setdefault(bucket_id, _Bucket())
-            bucket.tokens += tokens or 0
-            bucket.cost += usd or 0.0
-            bucket.bot_records += bots
-            bucket.errors += errors
-        for name in CONTRIBUTOR_FIELDS:
-            sums = (
-                messages.filter(pl.col(name).is_not_null() & (pl.col("tokens") > 0))
-                .group_by("bucket", name)
-                .agg(pl.col("tokens").sum())
-            )
-            for bucket_id, key, tokens in sums.iter_rows():
-                if bucket_id in self._buckets:
-                    self._buckets[bucket_id].contributors[name][str(key)] += tokens
-        self._add_replies(frame)
+        retracted = None
+        if self.settings.merge_messages:
+            frame, retracted = self._merge_messages(frame)
+        self.records += frame.height
+        pieces = [self._partials_of(frame, turns=True)]
+        if retracted is not None:
+            old, new = retracted
+            pieces += [_negated(self._partials_of(old, turns=False)), self._partials_of(new)]
+        self._partials = _merged([p for p in (self._partials, *pieces) if p is not None])
+        self._forget_idle_conversations()
 
-    def _add_replies(self, frame: pl.DataFrame) -> None:
-        """Pair replies, including the first reply of a batch with a user message before it."""
+    def _partials_of(self, frame: pl.DataFrame, *, turns: bool = False) -> _Partials:
+        """The metric core's partials of a batch; with ``turns``, its replies too (paired
+        with the turns carried over from earlier batches)."""
         import polars as pl
 
         seconds = self.settings.bucket_seconds
-        # Exchange-shaped records carry their own response time.
-        measured = frame.filter(pl.col("exchange") & pl.col("latency_ms").is_not_null())
-        for at, latency in measured.select("timestamp", "latency_ms").iter_rows():
-            bucket = self._buckets.get(int(at.timestamp()) // seconds)
-            if bucket is not None:
-                bucket.replies.append(latency)
-        role = pl.col("role")
-        turns = frame.filter(
-            ~pl.col("exchange")
-            & pl.col("conversation_id").is_not_null()
-            & ((role == ROLE_USER) | ((role == ROLE_BOT) & ~pl.col("failed")))
-        ).select("conversation_id", "timestamp", pl.col("role").cast(pl.String))
-        if turns.is_empty():
-            return
-        known = [
-            (conversation, *self._last[conversation])
-            for conversation in turns["conversation_id"].unique().to_list()
-            if conversation in self._last
+        records = frame.lazy().with_columns(bucket_expr(seconds))
+        contributors = pl.concat(
+            bucket_contributors(records, [], seconds, name, whole=False)
+            for name in CONTRIBUTOR_FIELDS
+        )
+        queries = [
+            bucket_volume(records, [], seconds),
+            cost_by_model(records, [BUCKET], model_rates(records, self._prices)),
+            contributors,
+            direct_replies(records, []),
+            conversation_turns(records, []),
         ]
-        earlier = pl.DataFrame(known, schema=turns.schema, orient="row")
-        ordered = pl.concat([earlier, turns]).sort(
-            "conversation_id", "timestamp", maintain_order=True
-        )
-        conversation = pl.col("conversation_id")
-        is_reply = (
-            (role == ROLE_BOT)
-            & (role.shift(1) == ROLE_USER)
-            & (conversation.shift(1) == conversation)
-        )
-        pairs = ordered.with_columns(
-            (pl.col("timestamp") - pl.col("timestamp").shift(1)).alias("elapsed"),
-            is_reply.alias("reply"),
-        ).filter(pl.col("reply"))
-        for at, elapsed in pairs.select("timestamp", "elapsed").iter_rows():
-            bucket = self._buckets.get(int(at.timestamp()) // seconds)
-            if bucket is not None:
-                bucket.replies.append(elapsed.total_seconds() * 1000)
-        last = ordered.group_by("conversation_id", maintain_order=True).last()
-        for conversation_id, at, kind in last.iter_rows():
-            self._last[conversation_id] = (at, kind)
-        self._forget_idle_conversations()
+        volume, cost, shares, direct, pending = pl.collect_all(queries)
+        replies = direct.select("reply_at", "response_ms")
+        if turns:
+            carry = self._carry if self._carry is not None else pending.clear()
+            paired, self._carry = replies_after(carry, pending, [])
+            replies = pl.concat([replies, paired.select("reply_at", "response_ms")])
+        return _Partials(volume, cost, shares, replies.clear() if not turns else replies)
+
+    def _merge_messages(
+        self, frame: pl.DataFrame
+    ) -> tuple[pl.DataFrame, tuple[pl.DataFrame, pl.DataFrame] | None]:
+        """Records sharing a message id are one message, as in a report: the batch's records
+        with a new id are merged among themselves; those with an id seen before replace that
+        message's earlier merged record (returned as (old, new) to retract and add)."""
+        import polars as pl
+
+        ids = pl.col("message_id")
+        merged = merge_repeated(frame.filter(ids.is_not_null()).lazy()).collect()
+        plain = frame.filter(ids.is_null())
+        known = self._messages
+        if known is None or known.is_empty():
+            self._messages = merged
+            return pl.concat([plain, merged]), None
+        seen = merged.join(known.select("message_id"), on="message_id", how="semi")
+        fresh = merged.join(known.select("message_id"), on="message_id", how="anti")
+        old = known.join(seen.select("message_id"), on="message_id", how="semi")
+        new = merge_repeated(pl.concat([old, seen]).lazy()).collect()
+        rest = known.join(seen.select("message_id"), on="message_id", how="anti")
+        self._messages = pl.concat([rest, new, fresh])
+        retracted = (old, new) if not old.is_empty() else None
+        return pl.concat([plain, fresh]), retracted
 
     def _forget_idle_conversations(self) -> None:
-        if self._latest is None or len(self._last) < 10_000:
+        import polars as pl
+
+        if self._latest is None:
             return
-        horizon = self._latest - self.history_span()
-        self._last = {k: v for k, v in self._last.items() if v[0] >= horizon}
+        try:
+            horizon = self._latest - self.history_span()
+        except OverflowError:  # records of year 1
+            return
+        if self._carry is not None and self._carry.height > MAX_CONVERSATIONS:
+            self._carry = self._carry.filter(pl.col("timestamp") >= horizon)
+        if self._messages is not None and self._messages.height > MAX_CONVERSATIONS:
+            self._messages = self._messages.filter(pl.col("timestamp") >= horizon)
 
     # -- judging ------------------------------------------------------------------------
     def check(self, now: datetime) -> list[WatchEvent]:
@@ -292,53 +325,102 @@ class LiveMonitor:
         if self._latest is not None:
             open_id = max(open_id, int(self._latest.timestamp()) // seconds)
         events: list[WatchEvent] = []
-        if self._open is not None and open_id > self._open:
-            for closed in range(self._open, open_id):
+        if self._first is not None:
+            # Buckets before the first with data are unknown, not empty: never closed.
+            first = self._first if self._open is None else max(self._open, self._first)
+            for closed in self._closing(first, open_id):
                 events += self._close(closed)
         self._open = open_id
-        self._prune(open_id)
+        current = self._bucket(open_id)
         for metric in METRICS:
-            value = self._value(open_id, metric)
-            level = self._baseline(open_id, metric)
+            value = series_value(metric, current)
+            level = self._histories[metric].level()
             if value is None or level is None or value <= level.threshold:
                 continue
             active = self._active.get(metric)
             if active is None:
-                start = self._start(open_id)
-                self._active[metric] = _Active(started=start, peak=value)
+                self._active[metric] = _Active(started=current.start, peak=value)
                 events.append(self._event("spike", metric, open_id, value, level))
             else:
                 active.peak = max(active.peak, value)
                 active.calm = 0
         return events
 
+    def finish(self) -> list[WatchEvent]:
+        """Close every bucket, the open one included (the end of a replay)."""
+        if self._first is None:
+            return []
+        opened = self._open if self._open is not None else self._first
+        events = []
+        for closed in self._closing(max(opened, self._first), opened + 1):
+            events += self._close(closed)
+        self._open = opened + 1
+        return events
+
+    def _closing(self, first: int, open_id: int) -> list[int]:
+        """The buckets to close, in order: every one, unless the gap is absurd (see
+        ``MAX_GAP_BUCKETS``)."""
+        if open_id - first <= MAX_GAP_BUCKETS:
+            return list(range(first, open_id))
+        # Past window + cooldown empty buckets, the history is all empty buckets and every
+        # spike is resolved: the rest change nothing.
+        keep = self.settings.window + self.settings.cooldown + 1
+        self.skipped_buckets += open_id - first - keep
+        return list(range(first, first + keep))
+
     def _close(self, bucket_id: int) -> list[WatchEvent]:
+        """Judge a bucket that has closed, push it onto the histories, drop its partials."""
+        import polars as pl
+
+        bucket = self._bucket(bucket_id)
         events = []
         for metric in METRICS:
-            if metric in self._active:
-                continue
-            # A bucket can close before its data is folded in (a slow batch, a short bucket):
-            # judge it now, so its spike is still reported.
-            value = self._value(bucket_id, metric)
-            level = self._baseline(bucket_id, metric)
-            if value is not None and level is not None and value > level.threshold:
-                self._active[metric] = _Active(started=self._start(bucket_id), peak=value)
+            value = series_value(metric, bucket)
+            history = self._histories[metric]
+            level = history.level()
+            over = value is not None and level is not None and value > level.threshold
+            active = self._active.get(metric)
+            if active is None and over:
+                # A bucket can close before its data is judged live (a slow batch, a short
+                # bucket): judged now, its spike is still reported.
+                assert value is not None and level is not None
+                self._active[metric] = _Active(started=bucket.start, peak=value)
                 events.append(self._event("spike", metric, bucket_id, value, level))
-        for metric, active in list(self._active.items()):
-            value = self._value(bucket_id, metric)
-            level = self._baseline(bucket_id, metric)
-            if value is not None and level is not None and value > level.threshold:
+            elif active is not None and over:
+                assert value is not None
                 active.calm = 0
                 active.peak = max(active.peak, value)
-                continue
-            active.calm += 1
-            if active.calm >= self.settings.cooldown:
-                del self._active[metric]
-                event = self._event("resolved", metric, bucket_id, value, level)
-                events.append(
-                    WatchEvent(**{**event.__dict__, "started": active.started, "peak": active.peak})
-                )
+            elif active is not None:
+                active.calm += 1
+                if active.calm >= self.settings.cooldown:
+                    del self._active[metric]
+                    event = self._event("resolved", metric, bucket_id, value, level)
+                    events.append(replace(event, started=active.started, peak=active.peak))
+            history.push(value)
+        self._recent.append(bucket)
+        self._closed.append(bucket)
+        if self._partials is not None:
+            end = _end(bucket_id, self.settings.bucket_seconds)
+            self._partials = self._partials.where(pl.col(BUCKET) >= end, pl.col("reply_at") >= end)
         return events
+
+    def _bucket(self, bucket_id: int) -> BucketValues:
+        """The values of one bucket, read off its partials."""
+        import polars as pl
+
+        seconds = self.settings.bucket_seconds
+        start = _start(bucket_id, seconds)
+        if self._partials is None or self._first is None or bucket_id < self._first:
+            return BucketValues(start)
+        parts = self._partials
+        volume = parts.volume.filter(pl.col(BUCKET) == start)
+        at = pl.col("reply_at")
+        replies = parts.replies.lazy().filter((at >= start) & (at < _end(bucket_id, seconds)))
+        found = bucket_values(volume, reply_p95(replies, [], seconds).collect())
+        values = found[0] if found else BucketValues(start)
+        cost = parts.cost.filter(pl.col(BUCKET) == start)
+        usd = float(cost.select(pl.sum("usd_log") + pl.sum("usd_table")).item() or 0.0)
+        return replace(values, start=start, usd=usd)
 
     def _event(
         self,
@@ -348,85 +430,138 @@ class LiveMonitor:
         value: float | None,
         level: Baseline | None,
     ) -> WatchEvent:
-        bucket = self._buckets.get(bucket_id, _Bucket())
+        seconds = self.settings.bucket_seconds
         return WatchEvent(
             kind=kind,
             metric=metric,
-            bucket_start=self._start(bucket_id),
-            bucket_end=self._start(bucket_id + 1),
+            bucket_start=_start(bucket_id, seconds),
+            bucket_end=_end(bucket_id, seconds),
             value=value,
             baseline=level.median if level else None,
             threshold=level.threshold if level else None,
             ratio=level.ratio(value) if level and value is not None else None,
-            top=bucket.top(),
+            top=self._top(bucket_id),
         )
 
-    def _value(self, bucket_id: int, metric: str) -> float | None:
-        bucket = self._buckets.get(bucket_id)
-        if bucket is None:
-            return 0.0 if metric == "tokens" else None
-        return bucket.value(metric)
-
-    def _baseline(self, bucket_id: int, metric: str) -> Baseline | None:
-        window = self.settings.window
-        since = bucket_id - window if self._first is None else max(bucket_id - window, self._first)
-        history = [self._value(i, metric) for i in range(since, bucket_id)]
-        known = [value for value in history if value is not None]
-        return baseline(known, self.settings.detector(metric))
-
-    def _start(self, bucket_id: int) -> datetime:
-        return datetime.fromtimestamp(bucket_id * self.settings.bucket_seconds, UTC)
-
-    def _oldest_kept(self) -> int | None:
-        return None if self._open is None else self._open - self.settings.window
-
-    def _prune(self, open_id: int) -> None:
-        oldest = open_id - self.settings.window
-        for bucket_id in [b for b in self._buckets if b < oldest]:
-            del self._buckets[bucket_id]
+    def _top(self, bucket_id: int) -> dict[str, list[dict[str, Any]]]:
+        names = {"bot_id": "bots", "model": "models", "conversation_id": "conversations"}
+        if self._partials is None:
+            return {label: [] for label in names.values()}
+        start = [_start(bucket_id, self.settings.bucket_seconds)]
+        shares = self._partials.contributors
+        return {
+            label: [
+                {"name": each.name, "tokens": each.tokens}
+                for each in top_contributors(shares, start, name)
+            ]
+            for name, label in names.items()
+        }
 
     def history_span(self) -> timedelta:
         """How far back the window of buckets and a pending reply reach."""
         return timedelta(seconds=self.settings.bucket_seconds * (self.settings.window + 1))
 
+    def closed_buckets(self) -> list[BucketValues]:
+        """The buckets closed since the last call, in time order."""
+        closed, self._closed = self._closed, []
+        return closed
+
     # -- for the live view ----------------------------------------------------------------
-    def series(self, metric: str = "tokens") -> list[float | None]:
-        """The metric over the window and the open bucket, oldest first."""
+    def series(self, metric: str = TOKENS) -> list[float | None]:
+        """The metric over the recent closed buckets and the open one, oldest first."""
         if self._open is None:
             return []
-        return [
-            self._value(i, metric) for i in range(self._open - self.settings.window, self._open + 1)
-        ]
+        buckets = [*self._recent, self._bucket(self._open)]
+        return [series_value(metric, bucket) for bucket in buckets]
 
-    def current(self, metric: str = "tokens") -> tuple[float | None, Baseline | None]:
+    def current(self, metric: str = TOKENS) -> tuple[float | None, Baseline | None]:
         if self._open is None:
             return None, None
-        return self._value(self._open, metric), self._baseline(self._open, metric)
+        return series_value(metric, self._bucket(self._open)), self._histories[metric].level()
+
+    def held_buckets(self) -> int:
+        """How many buckets' partials are held (the open one, and any not yet closed)."""
+        if self._partials is None:
+            return 0
+        return self._partials.volume.get_column(BUCKET).n_unique()
 
     @property
     def conversations(self) -> int:
-        return len(self._last)
+        return 0 if self._carry is None else self._carry.height
 
 
-def _percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks, as in the report."""
-    position = (len(values) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
+def _merged(parts: list[_Partials]) -> _Partials:
+    """The merge of each family's partials, by the family's own merge."""
+    import polars as pl
+
+    def concat(frames: list[pl.DataFrame]) -> pl.LazyFrame:
+        return pl.concat(frames, how="diagonal_relaxed").lazy()
+
+    volume, cost, contributors = pl.collect_all(
+        [
+            merge_bucket_volume(concat([p.volume for p in parts]), []),
+            merge_cost(concat([p.cost for p in parts]), [BUCKET]),
+            # Uncut: the top conversations are picked when a bucket is judged.
+            merge_contributors(concat([p.contributors for p in parts]), [], top=None),
+        ]
+    )
+    replies = pl.concat([p.replies for p in parts], how="vertical_relaxed")
+    return _Partials(volume, cost, contributors, replies)
+
+
+def _negated(parts: _Partials) -> _Partials:
+    """Partials that, merged in, take ``parts`` back out (every merge is a sum)."""
+    import polars as pl
+
+    def negate(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
+        numeric = [
+            name for name, kind in frame.schema.items() if name not in keys and kind.is_numeric()
+        ]
+        return frame.with_columns(
+            -pl.col(name).cast(_signed(frame.schema[name])) for name in numeric
+        )
+
+    return _Partials(
+        negate(parts.volume, (BUCKET,)),
+        negate(parts.cost, (BUCKET,)),
+        negate(parts.contributors, (BUCKET,)),
+        parts.replies,
+    )
+
+
+def _signed(kind: pl.DataType) -> pl.DataType:
+    import polars as pl
+
+    return pl.Float64() if kind.is_float() else pl.Int64()
+
+
+def _start(bucket_id: int, seconds: int) -> datetime:
+    return datetime.fromtimestamp(bucket_id * seconds, UTC)
+
+
+def _end(bucket_id: int, seconds: int) -> datetime:
+    """When a bucket ends; the last instant a datetime holds for the last bucket of 9999."""
+    try:
+        return _start(bucket_id + 1, seconds)
+    except (OverflowError, ValueError):
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _index(moment: object, seconds: int) -> int | None:
+    return int(moment.timestamp()) // seconds if isinstance(moment, datetime) else None
 
 
 def _show(metric: str, value: float | None) -> str:
     if value is None:
         return "-"
-    if metric == "errors.rate":
+    if metric == ERROR_RATE:
         return f"{value * 100:.1f}%"
     if metric.startswith("response_ms"):
         return f"{value:,.0f} ms"
-    if metric == "cost.usd":
+    if metric == COST:
         return f"${value:,.2f}"
     return f"{value:,.0f} tokens"
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
