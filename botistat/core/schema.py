@@ -42,6 +42,29 @@ TOKEN_FIELDS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
 #: Plain text fields that are passed through unchanged (stripped of surrounding blanks).
 TEXT_FIELDS: Final = ("conversation_id", "ip", "bot_id", "channel", "model", "user_id")
 
+#: The canonical columns the metrics read (a report, a watch): what a scan is asked for.
+METRIC_COLUMNS: Final = (
+    "timestamp",
+    "conversation_id",
+    "role",
+    "failed",
+    "error",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "country",
+    "ip",
+    "user_id",
+    "bot_id",
+    "model",
+    "latency_ms",
+    "exchange",
+    "cost",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "message_id",
+)
+
 ROLE_USER: Final = "user"
 ROLE_BOT: Final = "bot"
 #: A record whose role is neither user nor bot (system, tool, ...): read, but not a message.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botistat.core.model import Report
 from botistat.core.pricing import PriceBook
-from botistat.core.schema import GROUP_FIELDS, canonical_schema
+from botistat.core.schema import GROUP_FIELDS, METRIC_COLUMNS, canonical_schema
 from botistat.engine.partition import spill
 from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, RegistrySource
@@ -37,29 +37,6 @@ USER_PARTIALS = frozenset({"users_overall", "users"})
 SHARE = "\x00share"
 #: Row groups of the reply files: small enough that a time slice skips most of them.
 REPLY_ROW_GROUP_ROWS = 16_384
-
-#: The canonical columns the metrics read.
-METRIC_COLUMNS = (
-    "timestamp",
-    "conversation_id",
-    "role",
-    "failed",
-    "error",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "country",
-    "ip",
-    "user_id",
-    "bot_id",
-    "model",
-    "latency_ms",
-    "exchange",
-    "cost",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "message_id",
-)
 
 
 def report_from_scan(

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from botistat.core.pricing import PriceBook
-from botistat.core.schema import ROLE_OTHER, canonical_schema
+from botistat.core.schema import METRIC_COLUMNS, ROLE_OTHER, canonical_schema
 from botistat.metrics.buckets import (
     BUCKET,
     CONTRIBUTOR_FIELDS,
@@ -54,26 +54,8 @@ if TYPE_CHECKING:
 
 METRICS: Final = WATCH_SERIES
 LABELS: Final = {TOKENS: "token", COST: "cost", P95: "reply time (p95)", ERROR_RATE: "error"}
-#: Columns of the canonical records the monitor reads.
-COLUMNS: Final = [
-    "timestamp",
-    "role",
-    "failed",
-    "error",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "conversation_id",
-    "bot_id",
-    "model",
-    "country",
-    "latency_ms",
-    "exchange",
-    "cost",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "message_id",
-]
+#: Columns of the canonical records the monitor reads: those every metric reads.
+COLUMNS: Final = list(METRIC_COLUMNS)
 #: Open conversations remembered before idle ones are forgotten.
 MAX_CONVERSATIONS: Final = 10_000
 #: A gap of more empty buckets than this closes only the first ``window + cooldown`` of them
