@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from botistat.core.schema import ROLE_BOT, ROLE_USER, TOKEN_FIELDS
+from botistat.core.schema import CACHE_FIELDS, ROLE_BOT, ROLE_USER, TOKEN_FIELDS
 from botistat.ingest.timestamps import parse_timestamp_series
 
 if TYPE_CHECKING:
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: Raw fields an exchange's response time may come from, in order of preference.
 LATENCY_FIELDS: Final = ("end_time", "latency_ms", "latency_s")
+#: What an exchange spent: carried by its bot message alone, so it is counted once.
+USAGE_COLUMNS: Final = (*TOKEN_FIELDS, *CACHE_FIELDS, "cost")
 
 
 def latency_ms(raw: pl.DataFrame, start: pl.Series, timezone: str) -> pl.Series:
@@ -50,7 +52,11 @@ def expand_exchanges(frame: pl.DataFrame) -> pl.DataFrame:
         pl.lit(ROLE_USER, role_type).alias("role"),
         pl.lit(False).alias("failed"),
         pl.lit(False).alias("error"),
-        *(pl.lit(None, pl.Int64).alias(name) for name in TOKEN_FIELDS if name in frame.columns),
+        *(
+            pl.lit(None, frame.schema[name]).alias(name)
+            for name in USAGE_COLUMNS
+            if name in frame.columns
+        ),
         pl.lit(None, pl.Float64).alias("latency_ms"),
     )
     answered = ~failed & pl.col("latency_ms").is_not_null()
