@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 LATENCY_FIELDS: Final = ("end_time", "latency_ms", "latency_s")
 #: What an exchange spent: carried by its bot message alone, so it is counted once.
 USAGE_COLUMNS: Final = (*TOKEN_FIELDS, *CACHE_FIELDS, "cost")
+#: Appended to an exchange's message id for its user message (the parts of a composite id
+#: are joined by \x1f).
+QUERY_ID_SUFFIX: Final = "\x1equery"
 
 
 def latency_ms(raw: pl.DataFrame, start: pl.Series, timezone: str) -> pl.Series:
@@ -58,6 +61,8 @@ def expand_exchanges(frame: pl.DataFrame) -> pl.DataFrame:
             if name in frame.columns
         ),
         pl.lit(None, pl.Float64).alias("latency_ms"),
+        # Its own id, else merging repeated usage would fold the query into its answer.
+        *((pl.col("message_id") + QUERY_ID_SUFFIX,) if "message_id" in frame.columns else ()),
     )
     answered = ~failed & pl.col("latency_ms").is_not_null()
     bot = frame.with_columns(

@@ -82,3 +82,23 @@ def test_litellm_preset_maps_response_cost(tmp_path: Path) -> None:
     document, _ = report_json(str(log), "--preset", "litellm")
     assert document["cost"]["total_usd"] == 1.5
     assert document["cost"]["by_model"][0]["source"] == "log"
+
+
+def test_exchange_with_message_id_keeps_query_and_answer_apart(tmp_path: Path) -> None:
+    """Merging repeated usage by message id folds repeats of one exchange, never an
+    exchange's query into its own answer: "a" logged twice (the usage growing) and "b"."""
+    base = {"latency_ms": 800, "model": "m", "prompt_tokens": 3, "completion_tokens": 4}
+    calls = [
+        {**base, "timestamp": "2026-11-19T10:00:00Z", "id": "a"},
+        {**base, "timestamp": "2026-11-19T10:00:00Z", "id": "a", "completion_tokens": 9},
+        {**base, "timestamp": "2026-11-19T10:01:00Z", "id": "b", "cost": 0.5},
+    ]
+    log = write_jsonl(tmp_path / "calls.jsonl", calls)
+    settings = write_text(
+        tmp_path / "botistat.yaml", "record: exchange\nfields: {message_id: id}\n"
+    )
+    document, _ = report_json(str(log), "-c", str(settings))
+    assert document["messages"] == {"total": 4, "user": 2, "bot_responses": 2, "failed": 0}
+    assert document["tokens"]["total"] == (3 + 9) + (3 + 4)
+    assert document["response_ms"]["count"] == 2
+    assert document["input"]["merged"] == 2  # the query and the answer of the repeat
