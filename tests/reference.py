@@ -98,7 +98,7 @@ _JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 class Record(TypedDict):
     """A canonical record as produced by :func:`load_records`."""
 
-    timestamp: datetime
+    timestamp: datetime  # ``None`` only for an ignored record (role "other")
     conversation_id: str | None
     role: str
     failed: bool
@@ -261,18 +261,22 @@ def _parse_timestamp(raw: str | None, local_zone: tzinfo) -> datetime | None:
 
 
 def _build_record(values: dict[str, str | None], local_zone: tzinfo, order: int) -> Record | None:
-    """Build a canonical record from raw texts; ``None`` if role or timestamp is unusable."""
+    """Build a canonical record from raw texts; ``None`` if role or timestamp is unusable.
+
+    A record whose role is neither user nor bot is ignored whatever its timestamp: it is
+    kept (for the count of ignored records) even when the timestamp is missing.
+    """
     role = _parse_role(values["role"])
     if role is None:
         return None
     timestamp = _parse_timestamp(values["timestamp"], local_zone)
-    if timestamp is None:
+    if timestamp is None and role != "other":
         return None
     country = _clean_text(values["country"])
     text = {name: _clean_text(values[name]) for name in _TEXT_FIELDS}
     tokens = {name: _parse_tokens(values[name]) for name in _TOKEN_FIELDS}
     return Record(
-        timestamp=timestamp,
+        timestamp=timestamp,  # type: ignore[typeddict-item]
         conversation_id=text["conversation_id"],
         role=role,
         failed=_parse_failed(values["status"]),
@@ -465,12 +469,15 @@ def _as_utc(moment: datetime | None) -> datetime | None:
 def _in_range(
     records: list[Record], since: datetime | None, until: datetime | None
 ) -> list[Record]:
-    """Keep records with ``since <= timestamp < until`` (either bound optional)."""
+    """Keep the messages with ``since <= timestamp < until`` (either bound optional);
+    ignored records (role "other") are never in a range."""
     start, end = _as_utc(since), _as_utc(until)
     return [
         r
         for r in records
-        if (start is None or r["timestamp"] >= start) and (end is None or r["timestamp"] < end)
+        if r["role"] != "other"
+        and (start is None or r["timestamp"] >= start)
+        and (end is None or r["timestamp"] < end)
     ]
 
 
@@ -559,15 +566,17 @@ def _country_stats(messages: list[Record], top: int) -> dict[str, Any]:
     }
 
 
-def _metrics(records: list[Record], response_ms: list[float], top: int) -> dict[str, Any]:
-    """Compute the metrics dict for in-range records and their precomputed response times."""
-    messages = [r for r in records if r["role"] in ("user", "bot")]
+def _metrics(
+    messages: list[Record], response_ms: list[float], top: int, ignored: int = 0
+) -> dict[str, Any]:
+    """Compute the metrics dict for in-range messages and their precomputed response times;
+    ``ignored`` is the number of records that are no messages (whatever the range)."""
     bots = [r for r in messages if r["role"] == "bot"]
-    timestamps = [r["timestamp"] for r in records]
+    timestamps = [r["timestamp"] for r in messages]
     return {
         "input": {
-            "records": len(records),
-            "ignored": sum(1 for r in records if r["role"] == "other"),
+            "records": len(messages),
+            "ignored": ignored,
             "first_timestamp": min(timestamps) if timestamps else None,
             "last_timestamp": max(timestamps) if timestamps else None,
         },
@@ -612,7 +621,8 @@ def compute_metrics(
     """
     selected = _in_range(records, since, until)
     response_ms = [ms for _, _, ms in _response_pairs(selected)]
-    return _metrics(selected, response_ms, top)
+    ignored = sum(1 for r in records if r["role"] == "other")
+    return _metrics(selected, response_ms, top, ignored)
 
 
 def compute_grouped(

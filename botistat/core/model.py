@@ -179,7 +179,8 @@ class Metrics:
 
 @dataclass(frozen=True)
 class InputSummary:
-    """What was read: files, records in range, and the lines that had to be skipped."""
+    """What was read: files, messages in range, the lines that had to be skipped, and the
+    records that are no messages."""
 
     files: int = 0
     records: int = 0

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from botistat.core.config import Config
 from botistat.core.errors import InputError
-from botistat.core.schema import CACHE_FIELDS, REQUIRED_FIELDS, ROLE_BOT, TOKEN_FIELDS
+from botistat.core.schema import CACHE_FIELDS, REQUIRED_FIELDS, ROLE_BOT, ROLE_OTHER, TOKEN_FIELDS
 from botistat.ingest.blocks import Block
 from botistat.ingest.csv import CsvBlockParser
 from botistat.ingest.exchange import LATENCY_FIELDS, expand_exchanges, latency_ms
@@ -117,23 +117,33 @@ class SourceDecoder:
         return Decoded(parsed, raw, frame)
 
     def accept(self, decoded: Decoded) -> pl.DataFrame:
-        """Count what the block skipped, and return its valid records (``columns`` only)."""
-        import polars as pl
-
+        """Count what the block skipped and ignored, and return its messages (``columns``
+        only)."""
         self._skip(decoded.parsed.bad)
         raw, frame = decoded.raw, decoded.frame
-        self._rows += raw.height
-        for name in self._required:
-            self._present[name] += raw.height - raw.get_column(name).null_count()
-        valid = pl.col("timestamp").is_not_null() & pl.col("role").is_not_null()
-        if frame.select((~valid).sum()).item():
+        invalid, ignored = frame.select((~_message() & ~_ignored()).sum(), _ignored().sum()).row(0)
+        self._count_present(raw, frame, ignored)
+        if invalid:
             self._skip_invalid_rows(decoded)
-            frame = frame.filter(valid)
-        self.stats.add_shape(self.config.record, frame.height)
+        if invalid or ignored:
+            frame = frame.filter(_message())
+        self.stats.add_ignored(self.source.name, ignored)
+        self.stats.add_shape(self.config.record, frame.height + ignored)
         return expand_exchanges(frame) if self._exchange else frame
 
     def decode(self, block: Block) -> pl.DataFrame:
         return self.accept(self.transform(block))
+
+    def _count_present(self, raw: pl.DataFrame, frame: pl.DataFrame, ignored: int) -> None:
+        """How often the required fields were present, in records that are not ignored (a
+        summary line without a timestamp says nothing about the messages)."""
+        rows = raw.height - ignored
+        self._rows += rows
+        for name in self._required:
+            column = raw.get_column(name)
+            if ignored:
+                column = column.filter(frame.select(~_ignored()).to_series())
+            self._present[name] += rows - column.null_count()
 
     def finish(self) -> None:
         """After the last block: a required field missing from every record is an error."""
@@ -172,7 +182,7 @@ class SourceDecoder:
             pl.DataFrame({"raw_ts": decoded.raw.get_column("timestamp")})
             .with_columns(decoded.frame.select("timestamp", "role"))
             .with_row_index("row")
-            .filter(pl.col("timestamp").is_null() | pl.col("role").is_null())
+            .filter(~_message() & ~_ignored())
             .select("row", reason.alias("reason"))
         )
         if not (self.strict or self.stats.wants_examples()):
@@ -180,6 +190,20 @@ class SourceDecoder:
             return
         lines = decoded.parsed.row_lines()
         self._skip([BadLine(lines[row], text) for row, text in reasons.iter_rows()])
+
+
+def _ignored() -> pl.Expr:
+    """A record whose role is neither user nor bot: read, counted, not a message; it needs
+    no timestamp."""
+    import polars as pl
+
+    return (pl.col("role") == ROLE_OTHER).fill_null(False)
+
+
+def _message() -> pl.Expr:
+    import polars as pl
+
+    return pl.col("timestamp").is_not_null() & pl.col("role").is_not_null() & ~_ignored()
 
 
 def format_of(source: Source, first: bytes) -> Format:

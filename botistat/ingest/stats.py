@@ -1,4 +1,5 @@
-"""What reading the inputs revealed: files, skipped lines and where they were."""
+"""What reading the inputs revealed: files, skipped lines and where they were, ignored
+records."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class IngestSummary:
     examples: tuple[SkippedLine, ...]
     #: Valid records read per shape ("message", "exchange"), before any time range.
     shapes: tuple[tuple[str, int], ...] = ()
+    #: Records whose role is neither user nor bot, whatever the time range.
+    ignored: int = 0
 
     @property
     def skipped(self) -> int:
@@ -46,6 +49,11 @@ class IngestStats:
     skipped_by_file: dict[str, int] = field(default_factory=dict)
     examples: list[SkippedLine] = field(default_factory=list)
     shapes: dict[str, int] = field(default_factory=dict)
+    ignored_by_file: dict[str, int] = field(default_factory=dict)
+
+    def add_ignored(self, file: str, records: int) -> None:
+        if records:
+            self.ignored_by_file[file] = self.ignored_by_file.get(file, 0) + records
 
     def add_shape(self, shape: str, records: int) -> None:
         self.shapes[shape] = self.shapes.get(shape, 0) + records
@@ -74,4 +82,5 @@ class IngestStats:
             ),
             examples=tuple(self.examples),
             shapes=tuple(sorted(self.shapes.items())),
+            ignored=sum(self.ignored_by_file.values()),
         )

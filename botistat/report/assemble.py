@@ -131,11 +131,11 @@ def assemble_report(
     groups = _groups(partials, options, source, prices) if keys else ()
     summary = InputSummary(
         files=len(ingest.files),
-        records=totals["records"],
+        records=totals["messages_total"],
         skipped=ingest.skipped,
         skipped_by_file=ingest.skipped_by_file,
         skipped_examples=tuple(str(example) for example in ingest.examples),
-        ignored=totals["ignored"],
+        ignored=ingest.ignored,
         first_timestamp=totals["first_timestamp"],
         last_timestamp=totals["last_timestamp"],
         since=options.since,
