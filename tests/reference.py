@@ -15,7 +15,9 @@ Public API:
 Resolved ambiguities (documented here so that test failures can be judged):
 
 * Fractional epoch timestamps are rounded to the nearest microsecond with round-half-even;
-  decimal token counts ("12.5") are rounded with Python's ``round`` (also half-even).
+  decimal token counts ("12.5") are rounded with Python's ``round`` (also half-even), and
+  "1,200" (thousands separators) reads as 1200. A count that is negative, above 10^9 or not a
+  number after that is missing (the record still counts).
 * A JSON ``null`` met in the middle of a dotted path means "missing", not "malformed".
 * Naive ISO timestamps in a non-UTC zone use ``fold=0`` for ambiguous/non-existent local times.
 * ``since``/``until`` that are naive datetimes are taken as UTC; ``since`` is inclusive and
@@ -75,6 +77,9 @@ _BOT_ROLES = frozenset({"bot", "assistant", "ai"})
 _FAILED_STATUSES = frozenset({"failed", "error", "undelivered"})
 _FALSE_ERROR_VALUES = frozenset({"false", "0", "no", "none", "null"})
 
+#: The largest plausible token count of one record; larger, negative or unreadable: missing.
+TOKEN_CAP = 10**9
+_THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _INT_RE = re.compile(r"[+-]?\d+")
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _ISO_RE = re.compile(
@@ -178,17 +183,23 @@ def _parse_error_flag(error: str | None, error_code: str | None) -> bool:
 
 
 def _parse_tokens(raw: str | None) -> int | None:
-    """Parse a token count: integer text or decimal text (rounded); otherwise missing."""
+    """Parse a token count: integer text, decimal text (rounded), or digits grouped by
+    thousands with commas; missing unless it is a plausible count, 0 to 10^9."""
     text = _clean_text(raw)
     if text is None:
         return None
+    if _THOUSANDS_RE.fullmatch(text):
+        text = text.replace(",", "")
+    value: int | None = None
     if _INT_RE.fullmatch(text):
-        return int(text)
-    if _NUMBER_RE.fullmatch(text):
-        value = float(text)
-        if math.isfinite(value):
-            return round(value)
-    return None
+        value = int(text)
+    elif _NUMBER_RE.fullmatch(text):
+        number = float(text)
+        if math.isfinite(number):
+            value = round(number)
+    if value is None or not 0 <= value <= TOKEN_CAP:
+        return None
+    return value
 
 
 def _parse_epoch(text: str) -> datetime | None:

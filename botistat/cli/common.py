@@ -112,7 +112,7 @@ def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | No
 
 def run_report(request: ReportRequest, settings: Config) -> Report:
     """Build the report with a progress bar on a terminal, then warn about what it reveals
-    (an empty input, skipped lines) on stderr."""
+    (an empty input, skipped lines, implausible values) on stderr."""
     from botistat.api import make_report
 
     report = make_report(request, settings, progress_bar)
@@ -121,4 +121,10 @@ def run_report(request: ReportRequest, settings: Config) -> Report:
     if report.input.skipped:
         first = report.input.skipped_examples[0] if report.input.skipped_examples else ""
         warn(f"skipped {report.input.skipped:,} malformed line(s); first: {first}")
+    if report.input.invalid:
+        kinds = ", ".join(
+            f"{problem} ({count:,})" for problem, count in report.input.invalid_values
+        )
+        first = report.input.invalid_examples[0] if report.input.invalid_examples else ""
+        warn(f"dropped {report.input.invalid:,} implausible value(s): {kinds}; first: {first}")
     return report

@@ -179,8 +179,8 @@ class Metrics:
 
 @dataclass(frozen=True)
 class InputSummary:
-    """What was read: files, messages in range, the lines that had to be skipped, and the
-    records that are no messages."""
+    """What was read: files, messages in range, the lines that had to be skipped, the
+    records that are no messages, and the values dropped as implausible."""
 
     files: int = 0
     records: int = 0
@@ -196,6 +196,14 @@ class InputSummary:
     shapes: tuple[tuple[str, int], ...] = ()
     #: Records folded into another that shared its message id.
     merged: int = 0
+    #: Implausible values dropped from their records, per "<field>: <problem>" (sorted).
+    invalid_values: tuple[tuple[str, int], ...] = ()
+    #: The first few, as ``file:line: <field>: <problem> (<value>)``.
+    invalid_examples: tuple[str, ...] = ()
+
+    @property
+    def invalid(self) -> int:
+        return sum(count for _, count in self.invalid_values)
 
 
 @dataclass(frozen=True)

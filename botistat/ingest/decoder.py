@@ -24,7 +24,7 @@ from botistat.ingest.mapping import FieldMapping
 from botistat.ingest.normalize import BlockNormalizer, raw_fields_for, with_missing_raw
 from botistat.ingest.parsed import BadLine, ParsedBlock
 from botistat.ingest.sources import Format, Source
-from botistat.ingest.stats import IngestStats
+from botistat.ingest.stats import IngestStats, SkippedLine
 
 if TYPE_CHECKING:
     import polars as pl
@@ -41,6 +41,8 @@ class Decoded:
     parsed: ParsedBlock
     raw: pl.DataFrame
     frame: pl.DataFrame
+    #: Implausible values dropped from ``frame``: ``row``, ``problem``, ``value``.
+    problems: pl.DataFrame | None = None
 
 
 @dataclass
@@ -102,10 +104,13 @@ class SourceDecoder:
 
         parsed = self._parse(block)
         raw = with_missing_raw(parsed.frame, self._raw_fields)
-        frame = self._normalize(raw)
+        frame, problems = self._normalize.checked(raw)
         if self._exchange:
+            latency, late = latency_ms(raw, frame.get_column("timestamp"), self.config.timezone)
+            if late is not None:
+                problems = late if problems is None else pl.concat([problems, late])
             frame = frame.with_columns(
-                latency_ms(raw, frame.get_column("timestamp"), self.config.timezone),
+                latency,
                 pl.lit(True).alias("exchange"),
                 # Roles come from the shape; this keeps the record valid until it is expanded.
                 pl.lit(ROLE_BOT, frame.schema["role"]).alias("role"),
@@ -114,7 +119,7 @@ class SourceDecoder:
             frame = frame.with_columns(
                 pl.lit(None, pl.Float64).alias("latency_ms"), pl.lit(False).alias("exchange")
             )
-        return Decoded(parsed, raw, frame)
+        return Decoded(parsed, raw, frame, problems)
 
     def accept(self, decoded: Decoded) -> pl.DataFrame:
         """Count what the block skipped and ignored, and return its messages (``columns``
@@ -125,6 +130,8 @@ class SourceDecoder:
         self._count_present(raw, frame, ignored)
         if invalid:
             self._skip_invalid_rows(decoded)
+        if decoded.problems is not None:
+            self._count_problems(decoded)
         if invalid or ignored:
             frame = frame.filter(_message())
         self.stats.add_ignored(self.source.name, ignored)
@@ -167,6 +174,35 @@ class SourceDecoder:
                 "without --strict such lines are skipped and counted",
             )
         self.stats.add_skipped(self.source.name, bad)
+
+    def _count_problems(self, decoded: Decoded) -> None:
+        """Count the implausible values of the block's messages (a line skipped or ignored
+        anyway has none worth telling)."""
+        import polars as pl
+
+        assert decoded.problems is not None
+        messages = decoded.frame.select(_message().arg_true().alias("row"))
+        problems = decoded.problems.join(
+            messages.with_columns(pl.col("row").cast(pl.UInt32)), on="row", how="semi"
+        ).sort("row", maintain_order=True)
+        if problems.is_empty():
+            return
+        if self.strict or self.stats.wants_invalid_examples():
+            lines = decoded.parsed.row_lines()
+            found = [
+                SkippedLine(self.source.name, lines[row], f"{problem} ({value})")
+                for row, problem, value in problems.iter_rows()
+            ]
+            if self.strict:
+                row, problem, value = problems.row(0)
+                field, what = problem.split(": ", 1)
+                raise InputError(
+                    f"invalid value: {field} is {what}: {value}",
+                    f"{self.source.name}:{lines[row]}",
+                    "without --strict such values are dropped from their record and counted",
+                )
+            self.stats.add_invalid_examples(found)
+        self.stats.add_invalid(problems.get_column("problem").value_counts().iter_rows())
 
     def _skip_invalid_rows(self, decoded: Decoded) -> None:
         import polars as pl

@@ -1,8 +1,9 @@
 """What reading the inputs revealed: files, skipped lines and where they were, ignored
-records."""
+records, implausible values."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -35,6 +36,9 @@ class IngestSummary:
     shapes: tuple[tuple[str, int], ...] = ()
     #: Records whose role is neither user nor bot, whatever the time range.
     ignored: int = 0
+    #: Implausible values dropped from their records, per "<field>: <problem>".
+    invalid_values: tuple[tuple[str, int], ...] = ()
+    invalid_examples: tuple[SkippedLine, ...] = ()
 
     @property
     def skipped(self) -> int:
@@ -50,6 +54,18 @@ class IngestStats:
     examples: list[SkippedLine] = field(default_factory=list)
     shapes: dict[str, int] = field(default_factory=dict)
     ignored_by_file: dict[str, int] = field(default_factory=dict)
+    invalid_values: dict[str, int] = field(default_factory=dict)
+    invalid_examples: list[SkippedLine] = field(default_factory=list)
+
+    def add_invalid(self, counts: Iterable[tuple[str, int]]) -> None:
+        for problem, count in counts:
+            self.invalid_values[problem] = self.invalid_values.get(problem, 0) + count
+
+    def wants_invalid_examples(self) -> bool:
+        return len(self.invalid_examples) < MAX_EXAMPLES
+
+    def add_invalid_examples(self, found: list[SkippedLine]) -> None:
+        self.invalid_examples += found[: max(0, MAX_EXAMPLES - len(self.invalid_examples))]
 
     def add_ignored(self, file: str, records: int) -> None:
         if records:
@@ -83,4 +99,6 @@ class IngestStats:
             examples=tuple(self.examples),
             shapes=tuple(sorted(self.shapes.items())),
             ignored=sum(self.ignored_by_file.values()),
+            invalid_values=tuple(sorted(self.invalid_values.items())),
+            invalid_examples=tuple(self.invalid_examples),
         )

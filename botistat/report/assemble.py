@@ -142,6 +142,8 @@ def assemble_report(
         until=options.until,
         shapes=ingest.shapes,
         merged=int(partials.merged["merged"].sum()),
+        invalid_values=ingest.invalid_values,
+        invalid_examples=tuple(str(example) for example in ingest.invalid_examples),
     )
     return Report(
         input=summary,
