@@ -179,8 +179,8 @@ class Metrics:
 
 @dataclass(frozen=True)
 class InputSummary:
-    """What was read: files, messages in range, the lines that had to be skipped, the
-    records that are no messages, and the values dropped as implausible."""
+    """What was read: files, messages in range, the lines (and files) that had to be
+    skipped, the records that are no messages, and the values dropped as implausible."""
 
     files: int = 0
     records: int = 0
@@ -200,6 +200,8 @@ class InputSummary:
     invalid_values: tuple[tuple[str, int], ...] = ()
     #: The first few, as ``file:line: <field>: <problem> (<value>)``.
     invalid_examples: tuple[str, ...] = ()
+    #: Inputs that could not be read (whole, or from some point on): (file, reason).
+    skipped_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def invalid(self) -> int:

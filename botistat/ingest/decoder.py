@@ -9,7 +9,9 @@ skipped lines and drops invalid records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -97,12 +99,14 @@ class SourceDecoder:
     def start(self, first: Block) -> Block:
         """Read what the input's first block tells about the rest (a CSV header) and return
         what is left of it: after this, blocks may be transformed in any order."""
-        return self._start(first)
+        with self._unreadable_csv():
+            return self._start(first)
 
     def transform(self, block: Block) -> Decoded:
         import polars as pl
 
-        parsed = self._parse(block)
+        with self._unreadable_csv():
+            parsed = self._parse(block)
         raw = with_missing_raw(parsed.frame, self._raw_fields)
         frame, problems = self._normalize.checked(raw)
         if self._exchange:
@@ -135,11 +139,20 @@ class SourceDecoder:
         if invalid or ignored:
             frame = frame.filter(_message())
         self.stats.add_ignored(self.source.name, ignored)
-        self.stats.add_shape(self.config.record, frame.height + ignored)
+        self.stats.add_records(self.source.name, self.config.record, frame.height + ignored)
         return expand_exchanges(frame) if self._exchange else frame
 
     def decode(self, block: Block) -> pl.DataFrame:
         return self.accept(self.transform(block))
+
+    @contextmanager
+    def _unreadable_csv(self) -> Iterator[None]:
+        """Python's CSV reader gives up on some inputs (a field over its size limit, a
+        carriage return inside an unquoted header): the input cannot be read from there."""
+        try:
+            yield
+        except csv.Error as exc:
+            raise InputError(f"unreadable CSV: {exc}", self.source.name) from exc
 
     def _count_present(self, raw: pl.DataFrame, frame: pl.DataFrame, ignored: int) -> None:
         """How often the required fields were present, in records that are not ignored (a
@@ -221,7 +234,7 @@ class SourceDecoder:
             .filter(~_message() & ~_ignored())
             .select("row", reason.alias("reason"))
         )
-        if not (self.strict or self.stats.wants_examples()):
+        if not (self.strict or self.stats.wants_examples(self.source.name)):
             self.stats.add_skipped_count(self.source.name, reasons.height)
             return
         lines = decoded.parsed.row_lines()

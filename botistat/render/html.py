@@ -208,6 +208,8 @@ def _table(section: Section) -> str:
 def _footer(report: Report) -> str:
     i = report.input
     dropped = f", {i.invalid:,} implausible values dropped" if i.invalid else ""
+    if i.skipped_files:
+        dropped += f", {len(i.skipped_files):,} file(s) skipped"
     text = (
         f"Read {i.files:,} file(s): {i.records:,} records, {i.skipped:,} skipped, "
         f"{i.ignored:,} ignored{dropped}. "

@@ -311,6 +311,7 @@ def input_lines(report: Report) -> list[str]:
         f"Read {count(i.files)} file(s): {count(i.records)} records, "
         f"{count(i.skipped)} skipped, {count(i.ignored)} ignored{merged}{span}"
     ]
+    lines += [f"  skipped file {file}: {reason}" for file, reason in i.skipped_files]
     lines += [f"  skipped {example}" for example in i.skipped_examples]
     if i.skipped > len(i.skipped_examples):
         lines.append(f"  ... and {i.skipped - len(i.skipped_examples)} more skipped")

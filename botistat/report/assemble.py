@@ -144,6 +144,7 @@ def assemble_report(
         merged=int(partials.merged["merged"].sum()),
         invalid_values=ingest.invalid_values,
         invalid_examples=tuple(str(example) for example in ingest.invalid_examples),
+        skipped_files=tuple((item.file, item.reason) for item in ingest.skipped_files),
     )
     return Report(
         input=summary,

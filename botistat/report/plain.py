@@ -107,6 +107,9 @@ def input_document(summary: InputSummary) -> dict[str, Any]:
         "merged": summary.merged,
         "invalid_values": dict(summary.invalid_values),
         "invalid_examples": list(summary.invalid_examples),
+        "skipped_files": [
+            {"file": file, "reason": reason} for file, reason in summary.skipped_files
+        ],
     }
 
 
