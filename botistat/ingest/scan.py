@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 from botistat.core.config import Config
 from botistat.core.errors import InputError
 from botistat.core.schema import MESSAGE_ID_PARTS, canonical_schema
-from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, UNREADABLE, peek_head
+from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, HEAD_BYTES, UNREADABLE, peek_head
 from botistat.ingest.decoder import Decoded, SourceDecoder, format_of
 from botistat.ingest.salvage import ReadableBlocks
-from botistat.ingest.sources import Format, Source
+from botistat.ingest.sources import Source
 from botistat.ingest.stats import IngestStats
+from botistat.ingest.text import refuse_binary
 
 if TYPE_CHECKING:
     import polars as pl
@@ -156,13 +157,18 @@ class _Reader:
         decoder: SourceDecoder | None = None
         try:
             # Known before the input is cut: CSV blocks end outside quotes.
-            fmt = self._format_of(source)
+            head = peek_head(source)
+            if head is not None:
+                refuse_binary(source.name, head)
+            fmt = format_of(source, head) if head is not None else source.format
             quote = b'"' if fmt in ("csv", "tsv") else None
             size = self._block_size or DEFAULT_BLOCK_SIZE
             # With strict the first error ends the run: nothing is salvaged.
             blocks = ReadableBlocks(source, quote=quote, block_size=size, salvage=not self._strict)
             for block, consumed in blocks:
                 if decoder is None:
+                    if head is None:  # a standard input that cannot be peeked at
+                        refuse_binary(source.name, block.data[:HEAD_BYTES])
                     fmt = fmt or format_of(source, block.data)
                     decoder = SourceDecoder(
                         source, fmt, self._config, self._stats, columns, self._strict
@@ -175,13 +181,6 @@ class _Reader:
             return
         if blocks.error is not None or decoder is not None:
             yield _Job(source, decoder, None, 0, progress, blocks.error)
-
-    @staticmethod
-    def _format_of(source: Source) -> Format | None:
-        """The input's format when it is told before reading (by the name, the option or
-        the first bytes); the first bytes also refuse a JSON array for JSON Lines."""
-        head = peek_head(source) if source.format in (None, "jsonl") else b""
-        return format_of(source, head) if head is not None else source.format
 
     def _complete(self, job: _Job) -> Iterator[pl.DataFrame]:
         if job.source.name in self._skipped:  # the input broke off at an earlier block

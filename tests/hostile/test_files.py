@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,62 @@ def test_salvage_goes_on_after_the_blocks_already_read(tmp_path: Path) -> None:
         assert block.first_line == next_line
         next_line += block.data.count(b"\n")
     assert len(read) > 3
+
+
+#: The start of a PNG image: its signature, then the header chunk (NUL bytes in its length).
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00"
+
+
+def test_binary_files_are_skipped_in_a_directory(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    good = write_jsonl(logs / "a.jsonl", _messages(4))
+    (logs / "image.csv").write_bytes(PNG + bytes(range(256)) * 40)
+    (logs / "tool.jsonl").write_bytes(Path(sys.executable).resolve().read_bytes()[:200_000])
+    document, stderr = report_json(str(logs))
+    assert document["input"]["skipped_files"] == [
+        {"file": str(logs / name), "reason": "not a text log (binary data)"}
+        for name in ("image.csv", "tool.jsonl")
+    ]
+    assert_accounted(document, nonblank_lines(good))
+    assert "columns are" not in stderr
+
+
+def test_naming_a_binary_file_is_one_error(tmp_path: Path) -> None:
+    for name, data in (
+        ("x.csv", PNG + bytes(range(256)) * 40),
+        ("x.log", Path(sys.executable).resolve().read_bytes()[:200_000]),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = run_hostile("report", str(path), "-f", "json")
+        assert result.returncode == 2
+        assert result.stderr.decode().splitlines() == [
+            f"botistat: error: not a text log (binary data) ({path})",
+            "  hint: botistat reads JSON Lines and CSV/TSV text logs in UTF-8, optionally "
+            "gzip-compressed",
+        ]
+
+
+def test_binary_data_on_stdin_and_in_gzip_is_no_text_log(tmp_path: Path) -> None:
+    packed = tmp_path / "image.jsonl.gz"
+    packed.write_bytes(gzip.compress(PNG * 100, mtime=0))
+    for args, data in ((["-"], PNG * 100), ([str(packed)], None)):
+        result = run_hostile("report", *args, "-f", "json", input=data)
+        assert result.returncode == 2
+        assert "not a text log (binary data)" in result.stderr.decode()
+
+
+def test_utf16_is_told_apart_and_latin1_is_still_read(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    text = "timestamp,role,user_id\n2026-11-19T10:00:00Z,user,J\u00fcrgen M\u00fcller\n"
+    (logs / "latin1.csv").parent.mkdir(parents=True)
+    (logs / "latin1.csv").write_bytes(text.encode("latin-1"))
+    (logs / "wide.csv").write_bytes(text.encode("utf-16"))
+    document, _ = report_json(str(logs))
+    assert document["input"]["records"] == 1
+    assert document["input"]["skipped_files"] == [
+        {
+            "file": str(logs / "wide.csv"),
+            "reason": "not a text log (UTF-16 or UTF-32 text; convert it to UTF-8)",
+        }
+    ]
