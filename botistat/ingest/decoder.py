@@ -26,7 +26,7 @@ from botistat.ingest.mapping import FieldMapping
 from botistat.ingest.normalize import BlockNormalizer, raw_fields_for, with_missing_raw
 from botistat.ingest.parsed import BadLine, ParsedBlock
 from botistat.ingest.sources import Format, Source
-from botistat.ingest.stats import IngestStats, SkippedLine
+from botistat.ingest.stats import MAX_EXAMPLES, IngestStats, SkippedLine
 
 if TYPE_CHECKING:
     import polars as pl
@@ -204,7 +204,7 @@ class SourceDecoder:
             lines = decoded.parsed.row_lines()
             found = [
                 SkippedLine(self.source.name, lines[row], f"{problem} ({value})")
-                for row, problem, value in problems.iter_rows()
+                for row, problem, value in problems.head(MAX_EXAMPLES).iter_rows()
             ]
             if self.strict:
                 row, problem, value = problems.row(0)
