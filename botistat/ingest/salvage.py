@@ -74,6 +74,7 @@ def inflated_from(path: Path, skip: int) -> Iterator[bytes]:
     skip_bom = True
     carry = b""  # the part of a line after the last newline handed over
     broken = False
+    member_ended = False
     with path.open("rb") as raw:
         inflater = zlib.decompressobj(wbits=31)
         while not broken and (chunk := raw.read(CHUNK)):
@@ -83,6 +84,7 @@ def inflated_from(path: Path, skip: int) -> Iterator[bytes]:
                 except zlib.error:
                     broken = True
                     break
+                member_ended = inflater.eof
                 if skip_bom and data:
                     skip_bom = False
                     data = data.removeprefix(UTF8_BOM)
@@ -101,7 +103,7 @@ def inflated_from(path: Path, skip: int) -> Iterator[bytes]:
                 if inflater.eof:  # the next member starts in what is left
                     chunk = inflater.unused_data
                     inflater = zlib.decompressobj(wbits=31)
-    if not broken and inflater.eof and not inflater.unused_data:
+    if member_ended and not broken:
         yield carry  # it ended where a member ends: the last line is whole
 
 

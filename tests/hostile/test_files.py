@@ -298,3 +298,15 @@ def test_utf16_is_told_apart_and_latin1_is_still_read(tmp_path: Path) -> None:
             "reason": "not a text log (UTF-16 or UTF-32 text; convert it to UTF-8)",
         }
     ]
+
+
+def test_salvage_reads_every_gzip_member_and_leaves_out_the_cut_line(tmp_path: Path) -> None:
+    from botistat.ingest.salvage import inflated_from
+
+    path = tmp_path / "members.gz"
+    members = gzip.compress(b"\xef\xbb\xbfa\nb\n", mtime=0) + gzip.compress(b"c\nlast", mtime=0)
+    path.write_bytes(members)
+    assert b"".join(inflated_from(path, 0)) == b"a\nb\nc\nlast"  # whole: its last line too
+    assert b"".join(inflated_from(path, 2)) == b"b\nc\nlast"
+    path.write_bytes(members[:-3])  # cut in the second member's trailer
+    assert b"".join(inflated_from(path, 0)) == b"a\nb\nc\n"
