@@ -15,7 +15,9 @@ Public API:
 Resolved ambiguities (documented here so that test failures can be judged):
 
 * Fractional epoch timestamps are rounded to the nearest microsecond with round-half-even;
-  decimal token counts ("12.5") are rounded with Python's ``round`` (also half-even).
+  decimal token counts ("12.5") are rounded with Python's ``round`` (also half-even), and
+  "1,200" (thousands separators) reads as 1200. A count that is negative, above 10^9 or not a
+  number after that is missing (the record still counts).
 * A JSON ``null`` met in the middle of a dotted path means "missing", not "malformed".
 * Naive ISO timestamps in a non-UTC zone use ``fold=0`` for ambiguous/non-existent local times.
 * ``since``/``until`` that are naive datetimes are taken as UTC; ``since`` is inclusive and
@@ -75,6 +77,9 @@ _BOT_ROLES = frozenset({"bot", "assistant", "ai"})
 _FAILED_STATUSES = frozenset({"failed", "error", "undelivered"})
 _FALSE_ERROR_VALUES = frozenset({"false", "0", "no", "none", "null"})
 
+#: The largest plausible token count of one record; larger, negative or unreadable: missing.
+TOKEN_CAP = 10**9
+_THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _INT_RE = re.compile(r"[+-]?\d+")
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _ISO_RE = re.compile(
@@ -98,7 +103,7 @@ _JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 class Record(TypedDict):
     """A canonical record as produced by :func:`load_records`."""
 
-    timestamp: datetime
+    timestamp: datetime  # ``None`` only for an ignored record (role "other")
     conversation_id: str | None
     role: str
     failed: bool
@@ -178,17 +183,23 @@ def _parse_error_flag(error: str | None, error_code: str | None) -> bool:
 
 
 def _parse_tokens(raw: str | None) -> int | None:
-    """Parse a token count: integer text or decimal text (rounded); otherwise missing."""
+    """Parse a token count: integer text, decimal text (rounded), or digits grouped by
+    thousands with commas; missing unless it is a plausible count, 0 to 10^9."""
     text = _clean_text(raw)
     if text is None:
         return None
+    if _THOUSANDS_RE.fullmatch(text):
+        text = text.replace(",", "")
+    value: int | None = None
     if _INT_RE.fullmatch(text):
-        return int(text)
-    if _NUMBER_RE.fullmatch(text):
-        value = float(text)
-        if math.isfinite(value):
-            return round(value)
-    return None
+        value = int(text)
+    elif _NUMBER_RE.fullmatch(text):
+        number = float(text)
+        if math.isfinite(number):
+            value = round(number)
+    if value is None or not 0 <= value <= TOKEN_CAP:
+        return None
+    return value
 
 
 def _parse_epoch(text: str) -> datetime | None:
@@ -261,18 +272,22 @@ def _parse_timestamp(raw: str | None, local_zone: tzinfo) -> datetime | None:
 
 
 def _build_record(values: dict[str, str | None], local_zone: tzinfo, order: int) -> Record | None:
-    """Build a canonical record from raw texts; ``None`` if role or timestamp is unusable."""
+    """Build a canonical record from raw texts; ``None`` if role or timestamp is unusable.
+
+    A record whose role is neither user nor bot is ignored whatever its timestamp: it is
+    kept (for the count of ignored records) even when the timestamp is missing.
+    """
     role = _parse_role(values["role"])
     if role is None:
         return None
     timestamp = _parse_timestamp(values["timestamp"], local_zone)
-    if timestamp is None:
+    if timestamp is None and role != "other":
         return None
     country = _clean_text(values["country"])
     text = {name: _clean_text(values[name]) for name in _TEXT_FIELDS}
     tokens = {name: _parse_tokens(values[name]) for name in _TOKEN_FIELDS}
     return Record(
-        timestamp=timestamp,
+        timestamp=timestamp,  # type: ignore[typeddict-item]
         conversation_id=text["conversation_id"],
         role=role,
         failed=_parse_failed(values["status"]),
@@ -465,12 +480,15 @@ def _as_utc(moment: datetime | None) -> datetime | None:
 def _in_range(
     records: list[Record], since: datetime | None, until: datetime | None
 ) -> list[Record]:
-    """Keep records with ``since <= timestamp < until`` (either bound optional)."""
+    """Keep the messages with ``since <= timestamp < until`` (either bound optional);
+    ignored records (role "other") are never in a range."""
     start, end = _as_utc(since), _as_utc(until)
     return [
         r
         for r in records
-        if (start is None or r["timestamp"] >= start) and (end is None or r["timestamp"] < end)
+        if r["role"] != "other"
+        and (start is None or r["timestamp"] >= start)
+        and (end is None or r["timestamp"] < end)
     ]
 
 
@@ -559,15 +577,17 @@ def _country_stats(messages: list[Record], top: int) -> dict[str, Any]:
     }
 
 
-def _metrics(records: list[Record], response_ms: list[float], top: int) -> dict[str, Any]:
-    """Compute the metrics dict for in-range records and their precomputed response times."""
-    messages = [r for r in records if r["role"] in ("user", "bot")]
+def _metrics(
+    messages: list[Record], response_ms: list[float], top: int, ignored: int = 0
+) -> dict[str, Any]:
+    """Compute the metrics dict for in-range messages and their precomputed response times;
+    ``ignored`` is the number of records that are no messages (whatever the range)."""
     bots = [r for r in messages if r["role"] == "bot"]
-    timestamps = [r["timestamp"] for r in records]
+    timestamps = [r["timestamp"] for r in messages]
     return {
         "input": {
-            "records": len(records),
-            "ignored": sum(1 for r in records if r["role"] == "other"),
+            "records": len(messages),
+            "ignored": ignored,
             "first_timestamp": min(timestamps) if timestamps else None,
             "last_timestamp": max(timestamps) if timestamps else None,
         },
@@ -612,7 +632,8 @@ def compute_metrics(
     """
     selected = _in_range(records, since, until)
     response_ms = [ms for _, _, ms in _response_pairs(selected)]
-    return _metrics(selected, response_ms, top)
+    ignored = sum(1 for r in records if r["role"] == "other")
+    return _metrics(selected, response_ms, top, ignored)
 
 
 def compute_grouped(

@@ -13,7 +13,7 @@ Conversation C (bot_id sales), day2.jsonl.gz:
 Malformed: a bad timestamp (day1.jsonl), a short CSV row (day1.csv), broken JSON (day2).
 
 Messages: 12 (users A1 A4 B1 B4 C1 = 5; bots A2 A3 A5 A6 B2 B5 C2 = 7); bot responses are
-the bots not failed: A2 A3 A6 B2 B5 = 5; failed A5 C2 = 2. Records 13, ignored 1 (B3).
+the bots not failed: A2 A3 A6 B2 B5 = 5; failed A5 C2 = 2. Records (messages) 12, ignored 1 (B3).
 Tokens: prompt 100+50+80+10+7+40 = 287; completion 20+40+5+3 = 68;
 total 120+30+50+120+15+10+40 = 385; error tokens A5 50 + B2 15 = 65 (C2 has error: false).
 Errors: A5 and B2 of 7 bot records -> 2/7.
@@ -229,7 +229,7 @@ def test_input_summary(cli: CliRunner, logs: Path) -> None:
     doc = report_json(cli, str(logs))
     summary = doc["input"]
     assert summary["files"] == 3
-    assert summary["records"] == 13
+    assert summary["records"] == 12
     assert summary["ignored"] == 1
     assert summary["skipped"] == 3
     assert summary["skipped_by_file"] == {

@@ -116,7 +116,13 @@ def test_inspect_suggests_a_mapping_that_reads_like_the_preset(
     suggested = invoke(cli, "inspect", fixture)
     assert suggested.exit_code == 0, suggested.stderr
     config = write_text(tmp_path / "botistat.yaml", suggested.stdout)
-    assert report(cli, fixture, "-c", str(config)) == report(cli, fixture, "--preset", name)
+    suggested_report = report(cli, fixture, "-c", str(config))
+    preset_report = report(cli, fixture, "--preset", name)
+    if name == "litellm":
+        # The preset reads the logged response_cost; inspect does not suggest a cost field yet.
+        assert preset_report.pop("cost")["by_model"][0]["source"] == "log"
+        suggested_report.pop("cost")
+    assert suggested_report == preset_report
 
 
 def test_inspect_on_the_sample_logs_gives_the_default_report(

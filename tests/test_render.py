@@ -81,7 +81,7 @@ def sample_report() -> Report:
     return Report(
         input=InputSummary(
             files=3,
-            records=1215,
+            records=1210,
             skipped=2,
             skipped_by_file=(("logs/a.jsonl", 2),),
             skipped_examples=("logs/a.jsonl:7: invalid JSON", "logs/a.jsonl:9: missing role"),

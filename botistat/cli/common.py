@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 PROGRAM = "botistat"
 #: Inputs smaller than this finish before a progress bar would be worth drawing.
 PROGRESS_MIN_BYTES = 32 << 20
+#: Skipped files named in warnings; the rest are counted.
+MAX_FILES_NAMED = 5
 
 
 def fail(error: BotistatError) -> NoReturn:
@@ -112,13 +114,22 @@ def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | No
 
 def run_report(request: ReportRequest, settings: Config) -> Report:
     """Build the report with a progress bar on a terminal, then warn about what it reveals
-    (an empty input, skipped lines) on stderr."""
+    (an empty input, skipped files and lines, implausible values) on stderr."""
     from botistat.api import make_report
 
     report = make_report(request, settings, progress_bar)
-    if report.input.records == 0:
+    summary = report.input
+    if summary.records == 0:
         warn("no records found in the input")
-    if report.input.skipped:
-        first = report.input.skipped_examples[0] if report.input.skipped_examples else ""
-        warn(f"skipped {report.input.skipped:,} malformed line(s); first: {first}")
+    for file, reason in summary.skipped_files[:MAX_FILES_NAMED]:
+        warn(f"skipped file {file}: {reason}")
+    if len(summary.skipped_files) > MAX_FILES_NAMED:
+        warn(f"... and {len(summary.skipped_files) - MAX_FILES_NAMED:,} more file(s) skipped")
+    if summary.skipped:
+        first = summary.skipped_examples[0] if summary.skipped_examples else ""
+        warn(f"skipped {summary.skipped:,} malformed line(s); first: {first}")
+    if summary.invalid:
+        kinds = ", ".join(f"{problem} ({count:,})" for problem, count in summary.invalid_values)
+        first = summary.invalid_examples[0] if summary.invalid_examples else ""
+        warn(f"dropped {summary.invalid:,} implausible value(s): {kinds}; first: {first}")
     return report

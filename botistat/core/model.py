@@ -179,7 +179,8 @@ class Metrics:
 
 @dataclass(frozen=True)
 class InputSummary:
-    """What was read: files, records in range, and the lines that had to be skipped."""
+    """What was read: files, messages in range, the lines (and files) that had to be
+    skipped, the records that are no messages, and the values dropped as implausible."""
 
     files: int = 0
     records: int = 0
@@ -195,6 +196,16 @@ class InputSummary:
     shapes: tuple[tuple[str, int], ...] = ()
     #: Records folded into another that shared its message id.
     merged: int = 0
+    #: Implausible values dropped from their records, per "<field>: <problem>" (sorted).
+    invalid_values: tuple[tuple[str, int], ...] = ()
+    #: The first few, as ``file:line: <field>: <problem> (<value>)``.
+    invalid_examples: tuple[str, ...] = ()
+    #: Inputs that could not be read (whole, or from some point on): (file, reason).
+    skipped_files: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def invalid(self) -> int:
+        return sum(count for _, count in self.invalid_values)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ PRESETS: Final[dict[str, Preset]] = {
                     "bot_id": "metadata.user_api_key_team_alias",
                     "model": "model",
                     "user_id": "end_user",
+                    "cost": "response_cost",
                 }
             ),
             failed_statuses=("failure",),

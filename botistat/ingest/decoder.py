@@ -9,13 +9,15 @@ skipped lines and drops invalid records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from botistat.core.config import Config
 from botistat.core.errors import InputError
-from botistat.core.schema import CACHE_FIELDS, REQUIRED_FIELDS, ROLE_BOT, TOKEN_FIELDS
+from botistat.core.schema import CACHE_FIELDS, REQUIRED_FIELDS, ROLE_BOT, ROLE_OTHER, TOKEN_FIELDS
 from botistat.ingest.blocks import Block
 from botistat.ingest.csv import CsvBlockParser
 from botistat.ingest.exchange import LATENCY_FIELDS, expand_exchanges, latency_ms
@@ -24,7 +26,7 @@ from botistat.ingest.mapping import FieldMapping
 from botistat.ingest.normalize import BlockNormalizer, raw_fields_for, with_missing_raw
 from botistat.ingest.parsed import BadLine, ParsedBlock
 from botistat.ingest.sources import Format, Source
-from botistat.ingest.stats import IngestStats
+from botistat.ingest.stats import MAX_EXAMPLES, IngestStats, SkippedLine
 
 if TYPE_CHECKING:
     import polars as pl
@@ -41,6 +43,8 @@ class Decoded:
     parsed: ParsedBlock
     raw: pl.DataFrame
     frame: pl.DataFrame
+    #: Implausible values dropped from ``frame``: ``row``, ``problem``, ``value``.
+    problems: pl.DataFrame | None = None
 
 
 @dataclass
@@ -95,17 +99,22 @@ class SourceDecoder:
     def start(self, first: Block) -> Block:
         """Read what the input's first block tells about the rest (a CSV header) and return
         what is left of it: after this, blocks may be transformed in any order."""
-        return self._start(first)
+        with self._unreadable_csv():
+            return self._start(first)
 
     def transform(self, block: Block) -> Decoded:
         import polars as pl
 
-        parsed = self._parse(block)
+        with self._unreadable_csv():
+            parsed = self._parse(block)
         raw = with_missing_raw(parsed.frame, self._raw_fields)
-        frame = self._normalize(raw)
+        frame, problems = self._normalize.checked(raw)
         if self._exchange:
+            latency, late = latency_ms(raw, frame.get_column("timestamp"), self.config.timezone)
+            if late is not None:
+                problems = late if problems is None else pl.concat([problems, late])
             frame = frame.with_columns(
-                latency_ms(raw, frame.get_column("timestamp"), self.config.timezone),
+                latency,
                 pl.lit(True).alias("exchange"),
                 # Roles come from the shape; this keeps the record valid until it is expanded.
                 pl.lit(ROLE_BOT, frame.schema["role"]).alias("role"),
@@ -114,26 +123,47 @@ class SourceDecoder:
             frame = frame.with_columns(
                 pl.lit(None, pl.Float64).alias("latency_ms"), pl.lit(False).alias("exchange")
             )
-        return Decoded(parsed, raw, frame)
+        return Decoded(parsed, raw, frame, problems)
 
     def accept(self, decoded: Decoded) -> pl.DataFrame:
-        """Count what the block skipped, and return its valid records (``columns`` only)."""
-        import polars as pl
-
+        """Count what the block skipped and ignored, and return its messages (``columns``
+        only)."""
         self._skip(decoded.parsed.bad)
         raw, frame = decoded.raw, decoded.frame
-        self._rows += raw.height
-        for name in self._required:
-            self._present[name] += raw.height - raw.get_column(name).null_count()
-        valid = pl.col("timestamp").is_not_null() & pl.col("role").is_not_null()
-        if frame.select((~valid).sum()).item():
+        invalid, ignored = frame.select((~_message() & ~_ignored()).sum(), _ignored().sum()).row(0)
+        self._count_present(raw, frame, ignored)
+        if invalid:
             self._skip_invalid_rows(decoded)
-            frame = frame.filter(valid)
-        self.stats.add_shape(self.config.record, frame.height)
+        if decoded.problems is not None:
+            self._count_problems(decoded)
+        if invalid or ignored:
+            frame = frame.filter(_message())
+        self.stats.add_ignored(self.source.name, ignored)
+        self.stats.add_records(self.source.name, self.config.record, frame.height + ignored)
         return expand_exchanges(frame) if self._exchange else frame
 
     def decode(self, block: Block) -> pl.DataFrame:
         return self.accept(self.transform(block))
+
+    @contextmanager
+    def _unreadable_csv(self) -> Iterator[None]:
+        """Python's CSV reader gives up on some inputs (a field over its size limit, a
+        carriage return inside an unquoted header): the input cannot be read from there."""
+        try:
+            yield
+        except csv.Error as exc:
+            raise InputError(f"unreadable CSV: {exc}", self.source.name) from exc
+
+    def _count_present(self, raw: pl.DataFrame, frame: pl.DataFrame, ignored: int) -> None:
+        """How often the required fields were present, in records that are not ignored (a
+        summary line without a timestamp says nothing about the messages)."""
+        rows = raw.height - ignored
+        self._rows += rows
+        for name in self._required:
+            column = raw.get_column(name)
+            if ignored:
+                column = column.filter(frame.select(~_ignored()).to_series())
+            self._present[name] += rows - column.null_count()
 
     def finish(self) -> None:
         """After the last block: a required field missing from every record is an error."""
@@ -158,6 +188,35 @@ class SourceDecoder:
             )
         self.stats.add_skipped(self.source.name, bad)
 
+    def _count_problems(self, decoded: Decoded) -> None:
+        """Count the implausible values of the block's messages (a line skipped or ignored
+        anyway has none worth telling)."""
+        import polars as pl
+
+        assert decoded.problems is not None
+        messages = decoded.frame.select(_message().arg_true().alias("row"))
+        problems = decoded.problems.join(
+            messages.with_columns(pl.col("row").cast(pl.UInt32)), on="row", how="semi"
+        ).sort("row", maintain_order=True)
+        if problems.is_empty():
+            return
+        if self.strict or self.stats.wants_invalid_examples():
+            lines = decoded.parsed.row_lines()
+            found = [
+                SkippedLine(self.source.name, lines[row], f"{problem} ({value})")
+                for row, problem, value in problems.head(MAX_EXAMPLES).iter_rows()
+            ]
+            if self.strict:
+                row, problem, value = problems.row(0)
+                field, what = problem.split(": ", 1)
+                raise InputError(
+                    f"invalid value: {field} is {what}: {value}",
+                    f"{self.source.name}:{lines[row]}",
+                    "without --strict such values are dropped from their record and counted",
+                )
+            self.stats.add_invalid_examples(found)
+        self.stats.add_invalid(problems.get_column("problem").value_counts().iter_rows())
+
     def _skip_invalid_rows(self, decoded: Decoded) -> None:
         import polars as pl
 
@@ -172,14 +231,28 @@ class SourceDecoder:
             pl.DataFrame({"raw_ts": decoded.raw.get_column("timestamp")})
             .with_columns(decoded.frame.select("timestamp", "role"))
             .with_row_index("row")
-            .filter(pl.col("timestamp").is_null() | pl.col("role").is_null())
+            .filter(~_message() & ~_ignored())
             .select("row", reason.alias("reason"))
         )
-        if not (self.strict or self.stats.wants_examples()):
+        if not (self.strict or self.stats.wants_examples(self.source.name)):
             self.stats.add_skipped_count(self.source.name, reasons.height)
             return
         lines = decoded.parsed.row_lines()
         self._skip([BadLine(lines[row], text) for row, text in reasons.iter_rows()])
+
+
+def _ignored() -> pl.Expr:
+    """A record whose role is neither user nor bot: read, counted, not a message; it needs
+    no timestamp."""
+    import polars as pl
+
+    return (pl.col("role") == ROLE_OTHER).fill_null(False)
+
+
+def _message() -> pl.Expr:
+    import polars as pl
+
+    return pl.col("timestamp").is_not_null() & pl.col("role").is_not_null() & ~_ignored()
 
 
 def format_of(source: Source, first: bytes) -> Format:

@@ -15,6 +15,7 @@ from botistat.core.schema import (
     canonical_schema,
 )
 from botistat.ingest.cascade import read_in_steps
+from botistat.ingest.plausible import BOUNDS, checked
 from botistat.ingest.timestamps import parse_timestamp_series
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ RAW_INPUTS: Final[dict[str, tuple[str, ...]]] = {
     "cost": ("cost",),
     "message_id": MESSAGE_ID_PARTS,
 }
+#: A count written with thousands separators (``1,200``, ``12,000,000.0``).
+THOUSANDS: Final = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$"
 #: Values of an ``error`` field that mean "no error".
 FALSE_WORDS: Final = ("false", "0", "no", "none", "null")
 
@@ -136,16 +139,30 @@ class BlockNormalizer:
 
     def __call__(self, raw: pl.DataFrame) -> pl.DataFrame:
         """The canonical columns of one parsed block (raw fields it lacks read as missing)."""
+        return self.checked(raw)[0]
+
+    def checked(self, raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        """The canonical columns, and the implausible values dropped from them (``row``,
+        ``problem``, ``value``; see :mod:`botistat.ingest.plausible`), if any."""
         import polars as pl
 
         typed: list[pl.Series] = []
+        problems: list[pl.DataFrame] = []
+
+        def plausible(name: str, column: pl.Series, raw_column: pl.Series) -> pl.Series:
+            column, found = checked(name, column, raw_column)
+            if found is not None:
+                problems.append(found)
+            return column
+
         for name in self._columns:
             if name == "timestamp":
                 typed.append(parse_timestamp_series(raw.get_column(name), self._config.timezone))
             elif name == "role":
                 typed.append(self._role(raw.get_column("role")))
             elif name in SERIES_COLUMNS:
-                typed.append(_counts(raw.get_column(name)).alias(name))
+                column = raw.get_column(name)
+                typed.append(plausible(name, _counts(column).alias(name), column))
             elif name == "error":
                 said = self._error_said(raw.get_column("error"))
                 coded = self._error_coded(raw.get_column("error_code"))
@@ -156,10 +173,14 @@ class BlockNormalizer:
                     if self._message_id is None
                     else raw.select(self._message_id).to_series()
                 )
+            elif name in BOUNDS:
+                field, typing = self._fields[name]
+                column = raw.get_column(field)
+                typed.append(plausible(name, typing(column), column))
             else:
                 field, typing = self._fields[name]
                 typed.append(typing(raw.get_column(field)))
-        return pl.DataFrame(typed)
+        return pl.DataFrame(typed), pl.concat(problems) if problems else None
 
 
 class ByValue:
@@ -241,7 +262,10 @@ def _equals_any(column: pl.Expr, values: list[Any]) -> pl.Expr:
 
 
 def _counts(raw: pl.Series) -> pl.Series:
-    """Whole numbers, read exactly; only what is not an integer goes through a float."""
+    """Whole numbers, read exactly; only what is not an integer goes through a float (a
+    fraction is rounded half to even), and digits grouped by thousands (``1,200``) are read
+    without the commas. Bounds are checked after (:func:`~botistat.ingest.plausible.checked`).
+    """
     import polars as pl
 
     if raw.dtype.is_integer():  # read as JSON integers
@@ -250,8 +274,25 @@ def _counts(raw: pl.Series) -> pl.Series:
     return read_in_steps(
         text,
         text.cast(pl.Int64, strict=False),
-        [lambda rest: rest.cast(pl.Float64, strict=False).round().cast(pl.Int64, strict=False)],
+        [_rounded, _grouped],
     )
+
+
+def _rounded(text: pl.Series) -> pl.Series:
+    import polars as pl
+
+    return text.cast(pl.Float64, strict=False).round().cast(pl.Int64, strict=False)
+
+
+def _grouped(text: pl.Series) -> pl.Series:
+    """``1,200`` as 1200: commas between groups of three digits, nothing else."""
+    import polars as pl
+
+    digits = pl.first()
+    plain = text.to_frame().select(
+        pl.when(digits.str.contains(THOUSANDS)).then(digits.str.replace_all(",", "", literal=True))
+    )
+    return _rounded(plain.to_series())
 
 
 def with_missing_raw(frame: pl.DataFrame, raw_fields: set[str]) -> pl.DataFrame:

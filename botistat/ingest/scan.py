@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botistat.core.config import Config
+from botistat.core.errors import InputError
 from botistat.core.schema import MESSAGE_ID_PARTS, canonical_schema
-from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, peek_head, source_blocks
+from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, HEAD_BYTES, UNREADABLE, peek_head
 from botistat.ingest.decoder import Decoded, SourceDecoder, format_of
+from botistat.ingest.salvage import ReadableBlocks
 from botistat.ingest.sources import Source
 from botistat.ingest.stats import IngestStats
+from botistat.ingest.text import refuse_binary
 
 if TYPE_CHECKING:
     import polars as pl
@@ -95,6 +98,9 @@ class _Reader:
         self._strict = strict
         self._progress = progress
         self._block_size = block_size
+        #: Why each input skipped so far failed, in input order.
+        self._failures: list[InputError] = []
+        self._skipped: set[str] = set()
 
     def batches(
         self,
@@ -122,6 +128,11 @@ class _Reader:
         while this thread reads the next block both cores stay busy. The pipeline runs across
         input boundaries: the next file's blocks are being parsed while this one's last are
         accepted.
+
+        An input that cannot be read (not a log of this kind, binary, cut short) is skipped
+        with its reason, keeping what it gave before it broke; the scan fails only when no
+        input gave a record (with the error of the first one skipped), or at once with
+        ``strict``.
         """
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             pending: deque[_Job] = deque()
@@ -131,49 +142,115 @@ class _Reader:
                     yield from self._complete(pending.popleft())
             while pending:
                 yield from self._complete(pending.popleft())
+        if self._failures and not self._stats.read_any():
+            raise self._no_records()
 
     def _jobs(self, columns: list[str], pool: ThreadPoolExecutor) -> Iterator[_Job]:
         for source in self._sources:
             self._stats.files.append(source.name)
+            yield from self._source_jobs(source, columns, pool)
+
+    def _source_jobs(
+        self, source: Source, columns: list[str], pool: ThreadPoolExecutor
+    ) -> Iterator[_Job]:
+        progress = _Progress(self._progress)
+        decoder: SourceDecoder | None = None
+        try:
             # Known before the input is cut: CSV blocks end outside quotes.
-            # The first bytes tell an unknown format, and refuse a JSON array for JSON Lines.
-            head = peek_head(source) if source.format in (None, "jsonl") else b""
+            head = peek_head(source)
+            if head is not None:
+                refuse_binary(source.name, head)
             fmt = format_of(source, head) if head is not None else source.format
             quote = b'"' if fmt in ("csv", "tsv") else None
             size = self._block_size or DEFAULT_BLOCK_SIZE
-            blocks = source_blocks(source, quote=quote, block_size=size)
-            first = next(blocks, None)
-            if first is None:
-                continue
-            block, consumed = first
-            fmt = fmt or format_of(source, block.data)
-            decoder = SourceDecoder(source, fmt, self._config, self._stats, columns, self._strict)
-            progress = _Progress(self._progress)
-            yield _Job(
-                decoder, pool.submit(decoder.transform, decoder.start(block)), consumed, progress
-            )
+            # With strict the first error ends the run: nothing is salvaged.
+            blocks = ReadableBlocks(source, quote=quote, block_size=size, salvage=not self._strict)
             for block, consumed in blocks:
-                yield _Job(decoder, pool.submit(decoder.transform, block), consumed, progress)
-            yield _Job(decoder, None, 0, progress)
-
-    @staticmethod
-    def _complete(job: _Job) -> Iterator[pl.DataFrame]:
-        if job.future is None:  # the input's last block is in
-            job.decoder.finish()
+                if decoder is None:
+                    if head is None:  # a standard input that cannot be peeked at
+                        refuse_binary(source.name, block.data[:HEAD_BYTES])
+                    fmt = fmt or format_of(source, block.data)
+                    decoder = SourceDecoder(
+                        source, fmt, self._config, self._stats, columns, self._strict
+                    )
+                    block = decoder.start(block)
+                job = pool.submit(decoder.transform, block)
+                yield _Job(source, decoder, job, consumed, progress)
+        except InputError as error:
+            yield _Job(source, decoder, None, 0, progress, error)
             return
-        yield job.decoder.accept(job.future.result())
+        if blocks.error is not None or decoder is not None:
+            yield _Job(source, decoder, None, 0, progress, blocks.error)
+
+    def _complete(self, job: _Job) -> Iterator[pl.DataFrame]:
+        if job.source.name in self._skipped:  # the input broke off at an earlier block
+            return
+        try:
+            if job.future is not None:
+                frame = job.decoder_or_fail().accept(job.future.result())
+            elif job.error is not None:  # the input broke off: keep what it gave
+                self._skip_file(job, job.error, forget=False)
+                return
+            else:  # its last block is in
+                if job.decoder is not None:
+                    job.decoder.finish()
+                return
+        except InputError as error:
+            # A required field missing from every record: not a log of this kind, whose
+            # lines are no malformed lines of one. A block that fails: keep the ones before.
+            self._skip_file(job, error, forget=job.future is None)
+            return
+        yield frame
         job.progress.reached(job.consumed)
+
+    def _skip_file(self, job: _Job, error: InputError, *, forget: bool) -> None:
+        """Skip the rest of ``job``'s input (``strict``: fail)."""
+        if self._strict:
+            raise error
+        name = job.source.name
+        self._skipped.add(name)
+        self._failures.append(error)
+        self._stats.skip_file(name, file_skip_reason(error, job.source), forget=forget)
+
+    def _no_records(self) -> InputError:
+        first = self._failures[0]
+        if len(self._sources) == 1:
+            return first
+        skipped = len(self._failures)
+        return InputError(
+            f"no records in any input ({skipped} of {len(self._sources)} skipped); first "
+            f"skipped: {file_skip_reason(first)}",
+            first.where,
+            first.hint,
+        )
+
+
+def file_skip_reason(error: InputError, source: Source | None = None) -> str:
+    """Why an input was skipped, in a few words (its error without where it happened)."""
+    cause = error.__cause__
+    if isinstance(cause, EOFError):
+        return "truncated gzip (read up to the cut)"
+    if source is not None and source.gzip and isinstance(cause, UNREADABLE):
+        return "corrupt gzip (read up to the damage)"
+    return error.what
 
 
 @dataclass(frozen=True)
 class _Job:
-    """A block of one input being decoded; without ``future``, the end of that input."""
+    """A block of one input being decoded; without ``future``, the end of that input (with
+    ``error`` when it ended early)."""
 
-    decoder: SourceDecoder
+    source: Source
+    decoder: SourceDecoder | None
     future: Future[Decoded] | None
     #: Raw bytes of the input consumed once this block is in.
     consumed: int
     progress: _Progress
+    error: InputError | None = None
+
+    def decoder_or_fail(self) -> SourceDecoder:
+        assert self.decoder is not None  # a job with a block has its decoder
+        return self.decoder
 
 
 class _Progress:

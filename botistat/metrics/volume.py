@@ -23,7 +23,8 @@ def record_tokens() -> pl.Expr:
 def volume(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     """One row per group (one row in all when ``by`` is empty) of counts and sums.
 
-    Records whose role is neither user nor bot are counted as ``ignored`` and are not messages.
+    Records whose role is neither user nor bot are not messages (ingestion counts them as
+    ignored and leaves them out; here they would count nowhere).
     """
     import polars as pl
 
@@ -37,8 +38,6 @@ def volume(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
         return expr.filter(is_message).sum()
 
     aggregations = [
-        pl.len().alias("records"),
-        (role == ROLE_OTHER).sum().alias("ignored"),
         is_message.sum().alias("messages_total"),
         (role == ROLE_USER).sum().alias("messages_user"),
         (is_bot & ~failed).sum().alias("messages_bot_responses"),

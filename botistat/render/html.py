@@ -207,9 +207,13 @@ def _table(section: Section) -> str:
 
 def _footer(report: Report) -> str:
     i = report.input
+    dropped = f", {i.invalid:,} implausible values dropped" if i.invalid else ""
+    if i.skipped_files:
+        dropped += f", {len(i.skipped_files):,} file(s) skipped"
     text = (
         f"Read {i.files:,} file(s): {i.records:,} records, {i.skipped:,} skipped, "
-        f"{i.ignored:,} ignored. Average reply {millis(report.metrics.response_ms.avg)} ms."
+        f"{i.ignored:,} ignored{dropped}. "
+        f"Average reply {millis(report.metrics.response_ms.avg)} ms."
     )
     return f'<div style="font-size:11px;color:{MUTED};">{escape(text)}</div>'
 

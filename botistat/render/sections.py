@@ -311,7 +311,12 @@ def input_lines(report: Report) -> list[str]:
         f"Read {count(i.files)} file(s): {count(i.records)} records, "
         f"{count(i.skipped)} skipped, {count(i.ignored)} ignored{merged}{span}"
     ]
+    lines += [f"  skipped file {file}: {reason}" for file, reason in i.skipped_files]
     lines += [f"  skipped {example}" for example in i.skipped_examples]
     if i.skipped > len(i.skipped_examples):
         lines.append(f"  ... and {i.skipped - len(i.skipped_examples)} more skipped")
+    if i.invalid:
+        kinds = ", ".join(f"{problem} ({count(n)})" for problem, n in i.invalid_values)
+        lines.append(f"  dropped {count(i.invalid)} implausible value(s): {kinds}")
+        lines += [f"  dropped {example}" for example in i.invalid_examples]
     return lines

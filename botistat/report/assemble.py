@@ -131,17 +131,20 @@ def assemble_report(
     groups = _groups(partials, options, source, prices) if keys else ()
     summary = InputSummary(
         files=len(ingest.files),
-        records=totals["records"],
+        records=totals["messages_total"],
         skipped=ingest.skipped,
         skipped_by_file=ingest.skipped_by_file,
         skipped_examples=tuple(str(example) for example in ingest.examples),
-        ignored=totals["ignored"],
+        ignored=ingest.ignored,
         first_timestamp=totals["first_timestamp"],
         last_timestamp=totals["last_timestamp"],
         since=options.since,
         until=options.until,
         shapes=ingest.shapes,
         merged=int(partials.merged["merged"].sum()),
+        invalid_values=ingest.invalid_values,
+        invalid_examples=tuple(str(example) for example in ingest.invalid_examples),
+        skipped_files=tuple((item.file, item.reason) for item in ingest.skipped_files),
     )
     return Report(
         input=summary,

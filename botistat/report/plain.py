@@ -105,6 +105,11 @@ def input_document(summary: InputSummary) -> dict[str, Any]:
         "until": iso_time(summary.until),
         "shapes": {"message": 0, "exchange": 0} | dict(summary.shapes),
         "merged": summary.merged,
+        "invalid_values": dict(summary.invalid_values),
+        "invalid_examples": list(summary.invalid_examples),
+        "skipped_files": [
+            {"file": file, "reason": reason} for file, reason in summary.skipped_files
+        ],
     }
 
 
