@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -119,17 +119,37 @@ def run_report(request: ReportRequest, settings: Config) -> Report:
 
     report = make_report(request, settings, progress_bar)
     summary = report.input
-    if summary.records == 0:
-        warn("no records found in the input")
-    for file, reason in summary.skipped_files[:MAX_FILES_NAMED]:
-        warn(f"skipped file {file}: {reason}")
-    if len(summary.skipped_files) > MAX_FILES_NAMED:
-        warn(f"... and {len(summary.skipped_files) - MAX_FILES_NAMED:,} more file(s) skipped")
-    if summary.skipped:
-        first = summary.skipped_examples[0] if summary.skipped_examples else ""
-        warn(f"skipped {summary.skipped:,} malformed line(s); first: {first}")
-    if summary.invalid:
-        kinds = ", ".join(f"{problem} ({count:,})" for problem, count in summary.invalid_values)
-        first = summary.invalid_examples[0] if summary.invalid_examples else ""
-        warn(f"dropped {summary.invalid:,} implausible value(s): {kinds}; first: {first}")
+    warn_about_input(
+        records=summary.records,
+        skipped_files=summary.skipped_files,
+        skipped=summary.skipped,
+        first_skipped=summary.skipped_examples[0] if summary.skipped_examples else "",
+        invalid_values=summary.invalid_values,
+        first_invalid=summary.invalid_examples[0] if summary.invalid_examples else "",
+    )
     return report
+
+
+def warn_about_input(
+    *,
+    records: int,
+    skipped_files: Sequence[tuple[str, str]],
+    skipped: int,
+    first_skipped: str,
+    invalid_values: Sequence[tuple[str, int]],
+    first_invalid: str,
+) -> None:
+    """Say on stderr what reading the inputs revealed: no records, skipped files and lines,
+    implausible values dropped."""
+    if records == 0:
+        warn("no records found in the input")
+    for file, reason in skipped_files[:MAX_FILES_NAMED]:
+        warn(f"skipped file {file}: {reason}")
+    if len(skipped_files) > MAX_FILES_NAMED:
+        warn(f"... and {len(skipped_files) - MAX_FILES_NAMED:,} more file(s) skipped")
+    if skipped:
+        warn(f"skipped {skipped:,} malformed line(s); first: {first_skipped}")
+    invalid = sum(count for _, count in invalid_values)
+    if invalid:
+        kinds = ", ".join(f"{problem} ({count:,})" for problem, count in invalid_values)
+        warn(f"dropped {invalid:,} implausible value(s): {kinds}; first: {first_invalid}")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from botistat.cli.common import is_terminal, user_errors, warn
+from botistat.cli.common import is_terminal, user_errors, warn, warn_about_input
 from botistat.cli.options import (
     BucketOption,
     ConfigOption,
@@ -216,9 +216,15 @@ def _replay(
     from botistat.watch.replay import replay
 
     run = replay(paths, settings, monitoring, prices, input_format=input_format)
-    if run.input.skipped:
-        first = run.input.examples[0] if run.input.examples else ""
-        warn(f"skipped {run.input.skipped:,} malformed line(s); first: {first}")
+    read = run.input
+    warn_about_input(
+        records=run.records,
+        skipped_files=[(each.file, each.reason) for each in read.skipped_files],
+        skipped=read.skipped,
+        first_skipped=str(read.examples[0]) if read.examples else "",
+        invalid_values=read.invalid_values,
+        first_invalid=str(read.invalid_examples[0]) if read.invalid_examples else "",
+    )
     for item in run.items:
         if chosen is WatchFormat.jsonl:
             print(json.dumps(item.document()), flush=True)

@@ -52,6 +52,8 @@ class Replay:
     """The logs read (what was skipped, in ``input``), and what replaying them emits."""
 
     input: IngestSummary
+    #: Messages read (records whose role is user or bot).
+    records: int
     items: Iterator[Replayed]
 
 
@@ -85,7 +87,7 @@ def replay(
         .with_columns(bucket_expr(settings.bucket_seconds))
         .collect(engine="in-memory")
     )
-    return Replay(scan.stats.summary(), _replayed(records, settings, prices))
+    return Replay(scan.stats.summary(), records.height, _replayed(records, settings, prices))
 
 
 def _replayed(
