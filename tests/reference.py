@@ -483,12 +483,35 @@ def _in_range(
     """Keep the messages with ``since <= timestamp < until`` (either bound optional);
     ignored records (role "other") are never in a range."""
     start, end = _as_utc(since), _as_utc(until)
+    return _attributed(
+        [
+            r
+            for r in records
+            if r["role"] != "other"
+            and (start is None or r["timestamp"] >= start)
+            and (end is None or r["timestamp"] < end)
+        ]
+    )
+
+
+def _attributed(messages: list[Record]) -> list[Record]:
+    """A message with no location of its own (no country field, no IP) takes the country of
+    the latest user message of its conversation, at or before it, that has one (ties in
+    input order); without one it stays unknown."""
+    latest: dict[str, tuple[str | None]] = {}
+    attributed: dict[int, str | None] = {}
+    for record in sorted(messages, key=lambda r: (r["timestamp"], r["_order"])):
+        conversation = record["conversation_id"]
+        located = record["country"] is not None or record["ip"] is not None
+        if conversation is None:
+            continue
+        if located and record["role"] == "user":
+            latest[conversation] = (record["country"],)
+        elif not located and conversation in latest:
+            attributed[record["_order"]] = latest[conversation][0]
     return [
-        r
-        for r in records
-        if r["role"] != "other"
-        and (start is None or r["timestamp"] >= start)
-        and (end is None or r["timestamp"] < end)
+        {**r, "country": attributed[r["_order"]]} if r["_order"] in attributed else r
+        for r in messages
     ]
 
 

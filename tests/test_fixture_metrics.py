@@ -19,7 +19,10 @@ total 120+30+50+120+15+10+40 = 385; error tokens A5 50 + B2 15 = 65 (C2 has erro
 Errors: A5 and B2 of 7 bot records -> 2/7.
 Replies: A2 2500 ms, A6 4000 ms, B2 3000 ms, B5 0 ms -> sorted 0, 2500, 3000, 4000:
 avg 2375, p50 2750, p90 3700, p95 3850, p99 3970, max 4000.
-Countries: DE 2 (1 conversation), US 2 (1), FR 1 (1); known 5 -> shares .4 .4 .2; unknown 7.
+Countries: a message with no location of its own takes that of the latest user message of its
+conversation at or before it: A2 A3 A5 A6 -> DE, B2 B5 -> US (B5 ties with B4, which comes
+first in the input), C2 -> FR. DE 6 (tokens 120+30+50+120 = 320), US 4 (15+10 = 25), FR 2 (40);
+known 12 -> shares .5, 1/3, 1/6; unknown 0.
 """
 
 from __future__ import annotations
@@ -173,55 +176,55 @@ def test_response_times(cli: CliRunner, logs: Path) -> None:
 def test_countries(cli: CliRunner, logs: Path) -> None:
     countries = report_json(cli, str(logs))["countries"]
     # Replies count for the country of the user they answer: DE A2 2500, A6 4000; US B2 3000,
-    # B5 0. Tokens sit on bot records, which have no country here.
+    # B5 0. Bot records take their user's country (see the module doc).
     assert countries["top"] == [
         {
             "country": "DE",
             "name": "Germany",
-            "messages": 2,
+            "messages": 6,
             "conversations": 1,
-            "share": 0.4,
+            "share": 0.5,
             "users": 0,
-            "tokens": 0,
+            "tokens": 320,
             "avg_response_ms": 3250.0,
         },
         {
             "country": "US",
             "name": "United States",
-            "messages": 2,
+            "messages": 4,
             "conversations": 1,
-            "share": 0.4,
+            "share": pytest.approx(1 / 3),
             "users": 0,
-            "tokens": 0,
+            "tokens": 25,
             "avg_response_ms": 1500.0,
         },
         {
             "country": "FR",
             "name": "France",
-            "messages": 1,
+            "messages": 2,
             "conversations": 1,
-            "share": 0.2,
+            "share": pytest.approx(1 / 6),
             "users": 0,
-            "tokens": 0,
+            "tokens": 40,
             "avg_response_ms": None,
         },
     ]
     assert countries["other"]["countries"] == 0
     assert countries["other"]["messages"] == 0
-    assert countries["unknown"]["messages"] == 7
+    assert countries["unknown"]["messages"] == 0
     assert countries["unknown"]["reasons"] == {
-        "no_ip": 7,
+        "no_ip": 0,
         "private": 0,
         "invalid": 0,
         "not_found": 0,
     }
-    assert countries["unknown"]["tokens"] == 385
-    assert countries["unknown"]["conversations"] == 3
+    assert countries["unknown"]["tokens"] == 0
+    assert countries["unknown"]["conversations"] == 0
     top1 = report_json(cli, str(logs), "--top", "1")["countries"]
     assert [row["country"] for row in top1["top"]] == ["DE"]
     assert top1["other"]["countries"] == 2
-    assert top1["other"]["messages"] == 3
-    assert top1["other"]["share"] == pytest.approx(0.6)
+    assert top1["other"]["messages"] == 6
+    assert top1["other"]["share"] == pytest.approx(0.5)
     assert top1["other"]["avg_response_ms"] == 1500.0
 
 

@@ -16,7 +16,12 @@ from botistat.geo.sources import CountrySource, RegistrySource
 from botistat.ingest import Scan
 from botistat.metrics.buckets import CONTRIBUTOR_FIELDS, bucket_contributors, bucket_volume
 from botistat.metrics.cost import cost_by_model, model_rates
-from botistat.metrics.countries import country_counts, country_users, user_share
+from botistat.metrics.countries import (
+    attributed_to_user,
+    country_counts,
+    country_users,
+    user_share,
+)
 from botistat.metrics.grouping import GROUP, group_expr
 from botistat.metrics.merge import merge_repeated, merged_count
 from botistat.metrics.response import (
@@ -93,7 +98,7 @@ def _resolve(
     keyed: pl.LazyFrame, table: pl.LazyFrame | pl.DataFrame, options: ReportOptions
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The part with countries, merged repeats and group keys; and how many were merged."""
-    frame = resolve_countries(keyed, table)
+    frame = attributed_to_user(resolve_countries(keyed, table))
     merged = merged_count(keyed)
     if options.merge_messages:
         frame = merge_repeated(frame)

@@ -11,16 +11,50 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from botistat.core.schema import ROLE_OTHER
-from botistat.geo.addresses import REASONS
+from botistat.core.schema import ROLE_OTHER, ROLE_USER
+from botistat.geo.addresses import NO_IP, REASONS
 from botistat.metrics.volume import record_tokens
 
 if TYPE_CHECKING:
     import polars as pl
 
 USER_SHARE_SEED: Final = 11
+CARRIED_LOCATION: Final = "\x00carried_location"
 #: Per unknown reason, a column counting the messages without a country for that reason.
 REASON_COLUMNS = [f"unknown_{reason}" for reason in REASONS]
+
+
+def attributed_to_user(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Records without a location of their own take their conversation's user's.
+
+    In chat logs the client IP is on the user's message and the tokens on the bot's reply.
+    A record with neither a country nor an IP (``country_unknown`` is ``no_ip``) takes the
+    country, or the reason it has none, of the latest user record of its conversation at or
+    before it (ties in input order) that has a location; without one it stays unknown. Needs
+    each conversation whole (the report's partitions), and ``country`` already resolved.
+    """
+    import polars as pl
+
+    order = "\x00order"
+    reason = pl.col("country_unknown")
+    located = reason.is_null() | (reason != NO_IP)
+    offered = pl.when((pl.col("role") == ROLE_USER) & located).then(
+        pl.struct(pl.col("country"), reason)
+    )
+    carried = offered.forward_fill().over("conversation_id", order_by=["timestamp", order])
+    takes = ~located & pl.col("conversation_id").is_not_null()
+    return (
+        frame.with_row_index(order)
+        .with_columns(carried.alias(CARRIED_LOCATION))
+        .with_columns(
+            pl.when(takes & pl.col(CARRIED_LOCATION).is_not_null())
+            .then(pl.col(CARRIED_LOCATION).struct.field(name))
+            .otherwise(pl.col(name))
+            .alias(name)
+            for name in ("country", "country_unknown")
+        )
+        .drop(order, CARRIED_LOCATION)
+    )
 
 
 def country_counts(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
