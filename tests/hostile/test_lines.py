@@ -172,3 +172,49 @@ def test_strict_stops_at_a_deeply_nested_line(tmp_path: Path, line: bytes) -> No
         f"botistat: error: malformed line: nested too deeply ({path}:4)",
         "  hint: without --strict such lines are skipped and counted",
     ]
+
+
+# --- JSON Lines whose first line is an array ----------------------------------------------
+
+FIRST_LINES = {
+    "array": (b"[1, 2, 3]", "not a JSON object"),
+    "array of a record": (b"[" + json.dumps(message(0)).encode() + b"]", "not a JSON object"),
+    "bracketed text": (b"[2026-11-19 10:00:00] export started", "invalid JSON"),
+}
+
+
+@pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+@pytest.mark.parametrize("name", FIRST_LINES)
+def test_a_first_line_that_is_an_array_is_one_bad_line(
+    tmp_path: Path, name: str, stdin: bool
+) -> None:
+    first, reason = FIRST_LINES[name]
+    path = write_lines(tmp_path / "chat.jsonl", [first, *chat_lines(6)])
+    if stdin:
+        document, _ = report_json("-", input=path.read_bytes())
+    else:
+        document, _ = report_json(str(path))
+    assert document["input"]["skipped"] == 1
+    assert examples(document) == [f"1: {reason}"]
+    assert document["messages"]["total"] == 6
+    assert_lines_accounted(document, path)
+
+
+ARRAYS = {
+    "pretty-printed": json.dumps([message(0), message(1)], indent=2).encode(),
+    "pretty-printed, one record": json.dumps([message(0)], indent=2).encode(),
+    "one line": json.dumps([message(0), message(1)]).encode(),
+    "one record a line": b"[\n" + b",\n".join(chat_lines(3)) + b"\n]",
+}
+
+
+@pytest.mark.parametrize("name", ARRAYS)
+def test_a_json_array_file_is_still_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "chat.jsonl"
+    path.write_bytes(ARRAYS[name] + b"\n")
+    result = run_hostile("report", str(path), "-f", "json")
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        f"botistat: error: file is a JSON array, not JSON Lines ({path})",
+        "  hint: write one JSON object per line (e.g. with: jq -c '.[]' FILE)",
+    ]
