@@ -218,3 +218,92 @@ def test_a_json_array_file_is_still_refused(tmp_path: Path, name: str) -> None:
         f"botistat: error: file is a JSON array, not JSON Lines ({path})",
         "  hint: write one JSON object per line (e.g. with: jq -c '.[]' FILE)",
     ]
+
+
+# --- CSV: huge fields and quotes left open ------------------------------------------------
+
+CSV_COLUMNS = ["timestamp", "conversation_id", "role", "text", "prompt_tokens"]
+
+
+def csv_rows(n: int, separator: str = ",") -> list[bytes]:
+    rows = []
+    for i in range(n):
+        record = message(i)
+        cells = [record[c] for c in ("timestamp", "conversation_id", "role")]
+        cells += [f"message {i}", str(record["prompt_tokens"] or "")]
+        rows.append(separator.join(cells).encode())
+    return rows
+
+
+def write_csv(path: Path, rows: list[bytes], separator: str = ",") -> Path:
+    return write_lines(path, [separator.join(CSV_COLUMNS).encode(), *rows])
+
+
+def assert_rows_accounted(document: dict[str, Any], path: Path) -> None:
+    """Every line but the header is a message or a skipped line."""
+    summary = document["input"]
+    assert summary["ignored"] == 0, summary
+    assert summary["records"] + summary["skipped"] == nonblank_lines(path) - 1, summary
+
+
+def test_csv_quoted_field_over_128_kib_next_to_a_malformed_row(tmp_path: Path) -> None:
+    """Python's csv module (the reader of blocks with bad rows) refuses fields over 128 KiB
+    unless told otherwise: a long message must not crash the report."""
+    rows = csv_rows(8)
+    rows[2] = rows[2].replace(b"message 2", b'"' + b"long, " * 40_000 + b'"')
+    rows[5] = b"2026-11-19T10:00:05Z,conv-0,bot"
+    path = write_csv(tmp_path / "chat.csv", rows)
+    document, _ = report_json(str(path))
+    assert document["input"]["skipped"] == 1
+    assert examples(document) == ["7: 3 fields, expected 5"]
+    assert document["messages"]["total"] == 7
+    assert_rows_accounted(document, path)
+
+
+OPEN_QUOTES = {
+    # Runs to the end of the file.
+    "never closed": (3, b'2026-11-19T10:00:03Z,conv-0,bot,"never closed,101'),
+    # Closed by the opening quote of a quoted field further down, which no separator follows.
+    "closed further down": (3, b'2026-11-19T10:00:03Z,conv-0,bot,"closed further down,101'),
+}
+
+
+@pytest.mark.parametrize("separator", [",", "\t"], ids=["csv", "tsv"])
+@pytest.mark.parametrize("name", OPEN_QUOTES)
+def test_csv_quote_left_open_costs_one_line(tmp_path: Path, name: str, separator: str) -> None:
+    index, row = OPEN_QUOTES[name]
+    rows = csv_rows(12, separator)
+    rows[index] = row.replace(b",", separator.encode())
+    if name == "closed further down":
+        rows[8] = rows[8].replace(b"message 8", b'"message 8, quoted"')
+    path = write_csv(tmp_path / ("chat.tsv" if separator == "\t" else "chat.csv"), rows, separator)
+    document, _ = report_json(str(path))
+    assert document["input"]["skipped"] == 1
+    assert examples(document) == [f"{index + 2}: unterminated quote"]
+    assert document["messages"]["total"] == 11
+    assert_rows_accounted(document, path)
+
+
+def test_csv_quote_left_open_in_a_long_file(tmp_path: Path) -> None:
+    """A quote left open near the start of a file of 30,000 rows: every other row is read
+    (the rest of the block after it is read by Polars again)."""
+    rows = csv_rows(30_000)
+    rows[5] = b'2026-11-19T10:00:05Z,conv-0,bot,"open,105'
+    rows[20_000] = rows[20_000].replace(b"message", b'"message', 1)
+    path = write_csv(tmp_path / "chat.csv", rows)
+    document, _ = report_json(str(path))
+    assert document["input"]["skipped"] == 2
+    assert examples(document) == ["7: unterminated quote", "20002: unterminated quote"]
+    assert document["messages"]["total"] == 29_998
+    assert_rows_accounted(document, path)
+
+
+def test_csv_quoted_newlines_stay_one_record(tmp_path: Path) -> None:
+    """A quoted field holding newlines is a record, not a quote left open (the same rows
+    with a stray quote would be skipped line by line)."""
+    rows = csv_rows(6)
+    rows[2] = rows[2].replace(b"message 2", b'"three\nlines, quoted\nhere"')
+    path = write_csv(tmp_path / "chat.csv", rows)
+    document, _ = report_json(str(path))
+    assert document["input"]["skipped"] == 0
+    assert document["messages"]["total"] == 6
