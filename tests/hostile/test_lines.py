@@ -307,3 +307,44 @@ def test_csv_quoted_newlines_stay_one_record(tmp_path: Path) -> None:
     document, _ = report_json(str(path))
     assert document["input"]["skipped"] == 0
     assert document["messages"]["total"] == 6
+
+
+# --- inspect -------------------------------------------------------------------------------
+
+INSPECT_BAD_LINES = {
+    "deep array": (DEEP_ARRAY, "nested too deeply"),
+    "deep object": (DEEP_OBJECT, "nested too deeply"),
+    # Readable by Python's JSON reader, too deep to list its fields by recursion.
+    "deep for Python": (b'{"a": ' + b"[" * 900 + b"]" * 900 + b"}", "nested too deeply"),
+    "lone high surrogate": (
+        json.dumps(message(2) | {"text": "\ud800"}).encode(),
+        "lone surrogate escape",
+    ),
+    "lone low surrogate": (
+        json.dumps(message(2) | {"text": "x\udfff"}).encode(),
+        "lone surrogate escape",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", INSPECT_BAD_LINES)
+def test_inspect_skips_a_line_it_cannot_read_and_says_so(tmp_path: Path, name: str) -> None:
+    line, reason = INSPECT_BAD_LINES[name]
+    path = write_lines(tmp_path / "chat.jsonl", [*chat_lines(2), line, *chat_lines(5)])
+    result = run_hostile("inspect", str(path))
+    assert result.returncode == 0
+    stdout, stderr = result.stdout.decode(), result.stderr.decode()
+    summary = f"skipped 1 malformed line(s); first: line 3: {reason}"
+    assert stdout.splitlines()[:2] == [f"# {path}: 7 records sampled", f"# {summary}"]
+    assert "  timestamp: timestamp\n" in stdout
+    assert stderr.splitlines() == [f"botistat: warning: {path}: {summary}"]
+
+
+def test_inspect_reads_a_csv_field_over_128_kib(tmp_path: Path) -> None:
+    rows = csv_rows(6)
+    rows[1] = rows[1].replace(b"message 1", b'"' + b"long, " * 40_000 + b'"')
+    path = write_csv(tmp_path / "chat.csv", rows)
+    result = run_hostile("inspect", str(path))
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().splitlines()[0] == f"# {path}: 6 records sampled"
+    assert result.stderr == b""
