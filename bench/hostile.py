@@ -17,7 +17,8 @@ Runs ``botistat report FILE --format json`` on each as a fresh subprocess, and p
 time, peak resident memory (the child's own ``ru_maxrss``, from ``wait4``) and peak private
 memory (RssAnon, sampled from /proc every 20 ms), with ratios against the clean file. It checks
 that every record is read and every bad line counted, and that the bad lines change none of
-the metrics. A run that takes longer than ``--timeout`` is killed and reported as a timeout.
+the metrics. A run that takes longer than ``--timeout`` seconds, or whose private memory grows
+past ``--max-memory`` MB, is killed and reported as such.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class Run:
     seconds: float
     max_rss: int
     peak_rss_anon: int
-    timed_out: bool
+    #: Why the run was killed ("" if it was not).
+    killed: str
     returncode: int
     output: bytes
     error: bytes
@@ -154,23 +156,24 @@ def write_variants(n: int) -> list[Variant]:
     return [variant for variant, _ in variants]
 
 
-def run_measured(command: list[str], timeout: float) -> Run:
+def run_measured(command: list[str], timeout: float, max_memory: int) -> Run:
     """Run a command in a fresh child: its wall time, its own peak RSS (``wait4``) and its
-    peak private memory (RssAnon, sampled from /proc); killed after ``timeout`` seconds."""
+    peak private memory (RssAnon, sampled from /proc); killed after ``timeout`` seconds or
+    past ``max_memory`` bytes of private memory."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err)
         peak = 0
         stop = threading.Event()
-        killed = threading.Event()
+        killed = ""
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, killed
             status = Path(f"/proc/{process.pid}/status")
             deadline = start + timeout
             while not stop.is_set():
-                if time.perf_counter() > deadline:
-                    killed.set()
+                if time.perf_counter() > deadline or peak > max_memory:
+                    killed = "timeout" if peak <= max_memory else "memory limit"
                     process.kill()
                     return
                 try:
@@ -194,7 +197,7 @@ def run_measured(command: list[str], timeout: float) -> Run:
             seconds,
             usage.ru_maxrss * 1024,
             peak,
-            killed.is_set(),
+            killed,
             process.returncode,
             out.read(),
             err.read(),
@@ -220,7 +223,7 @@ def best_run(runs: list[Run]) -> Run:
         middle.seconds,
         max(run.max_rss for run in runs),
         max(run.peak_rss_anon for run in runs),
-        any(run.timed_out for run in runs),
+        next((run.killed for run in runs if run.killed), ""),
         middle.returncode,
         middle.output,
         middle.error,
@@ -230,7 +233,8 @@ def best_run(runs: list[Run]) -> Run:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per run")
+    parser.add_argument("--max-memory", type=int, default=4000, help="MB of private memory per run")
     parser.add_argument("--repeat", type=int, default=1, help="runs per file (median time)")
     args = parser.parse_args()
     variants = write_variants(args.records)
@@ -243,11 +247,14 @@ def main() -> None:
     clean_doc: dict[str, Any] | None = None
     for variant in variants:
         command = [sys.executable, "-m", "botistat", "report", str(variant.path), "-f", "json"]
-        run = best_run([run_measured(command, args.timeout) for _ in range(args.repeat)])
+        limit = args.max_memory * 1_000_000
+        run = best_run([run_measured(command, args.timeout, limit) for _ in range(args.repeat)])
         lines = variant.records + variant.skipped
         size = variant.path.stat().st_size / 1e6
-        if run.timed_out:
+        if run.killed == "timeout":
             verdict, counts = f"TIMEOUT after {args.timeout:.0f} s", "| - | - "
+        elif run.killed:
+            verdict, counts = f"KILLED past {args.max_memory:,} MB", "| - | - "
         elif run.returncode != 0:
             verdict = f"exit {run.returncode}: {run.error.decode(errors='replace')[-300:]!r}"
             counts = "| - | - "

@@ -48,6 +48,8 @@ PIECES: Final = 32
 MIN_PIECE_LINES: Final = 64
 #: Below this many lines, a piece is parsed line by line instead of split again.
 LINE_BY_LINE_BELOW: Final = 32
+#: Bytes of a block with invalid UTF-8 decoded at a time to find its bad lines.
+UTF8_WINDOW: Final = 4096
 #: Polars' reader refuses values nested deeper than this.
 MAX_DEPTH: Final = 1024
 #: Polars' reader takes integers as 128-bit values: from -2**127 to 2**128 - 1.
@@ -192,26 +194,23 @@ class _LineSorter:
 
     def _objects_by_their_bytes(self) -> list[int]:
         """The lines that may be JSON objects; the others go to the bad lines."""
-        utf8 = _is_utf8(self._block.data)
-        candidates: list[int] = []
-        for i, line in enumerate(self._lines):
-            if line[:1] == b"{" and line[-1:] == b"}" and (utf8 or _is_utf8(line)):
-                candidates.append(i)
-                continue
-            body = line.strip()
+        lines = self._lines
+        not_utf8 = _lines_not_utf8(self._block.data)
+        odd = {i for i, line in enumerate(lines) if line[:1] != b"{" or line[-1:] != b"}"}
+        for i in sorted(odd | not_utf8):
+            body = lines[i].strip()
             if not body:  # no record; Polars refuses some of these, as "\f"
-                self._dropped = self._dropped or bool(line.strip(b" \t\r"))
-                continue
-            if not (utf8 or _is_utf8(line)):
+                self._dropped = self._dropped or bool(lines[i].strip(b" \t\r"))
+            elif i in not_utf8:
                 self._bad.append((i, NOT_UTF8))
             elif body[:1] == b"{" and body[-1:] == b"}":
-                candidates.append(i)
+                odd.discard(i)  # blanks around an object
             elif body[:1] == b"{":
                 self._bad.append((i, INVALID_JSON))
             else:
-                value = json_object(line.decode("utf-8"))
+                value = json_object(body.decode("utf-8"))
                 self._bad.append((i, NOT_AN_OBJECT if isinstance(value, dict) else value))
-        return candidates
+        return [i for i in range(len(lines)) if i not in odd and i not in not_utf8]
 
     def _read(self, lines: list[int], schema: dict[str, pl.DataType] | None = None) -> bool:
         """Read these lines in one call (with the text schema unless told); False if Polars
@@ -332,6 +331,32 @@ def _not_an_object(value: dict[str, Any], shape: Shape, prefix: str = "") -> str
 
 def _not_nested(path: str) -> str:
     return f"{path!r} is not an object"
+
+
+def _lines_not_utf8(data: bytes) -> set[int]:
+    """The indices of the lines that are not valid UTF-8.
+
+    The block is decoded in windows of whole lines: an error holds a copy of what was being
+    decoded, so after one the search must not start over on the rest of the block.
+    """
+    if _is_utf8(data):
+        return set()
+    found: set[int] = set()
+    start = line = 0
+    while start < len(data):
+        end = data.find(b"\n", start + UTF8_WINDOW) + 1 or len(data)
+        try:
+            data[start:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            offset = start + exc.start
+            line += data.count(b"\n", start, offset)
+            found.add(line)
+            start = data.find(b"\n", offset) + 1 or len(data)
+            line += 1
+        else:
+            line += data.count(b"\n", start, end)
+            start = end
+    return found
 
 
 def _is_utf8(data: bytes) -> bool:
