@@ -120,6 +120,19 @@ def test_jsonl_fallback_reads_what_polars_reads_line_by_line(kinds: list[int]) -
     assert list(zip(parsed.row_lines(), parsed.frame.rows(), strict=True)) == rows
 
 
+def test_jsonl_lines_not_utf8_are_found_wherever_they_are() -> None:
+    """First, adjacent, longer than the window the block is decoded in, and last."""
+    good = [good_line(n).encode() for n in range(12)]
+    long_bad = b'{"ts": "' + b"x" * 10_000 + b'\xe9"}'
+    lines = [b'{"ts": "\xff"}', *good[:3], b"\xc3(", b"\xed\xa0\x80", *good[3:6], long_bad]
+    lines += [*good[6:], b'{"ts": "caf\xc3"}']
+    text = b"\n".join(lines) + b"\n"
+    parsed = parse_jsonl_block(Block(text, 1), SCHEMA, EXTRACT)
+    bad = [n for n, line in enumerate(lines, start=1) if line not in good]
+    assert [(b.line, b.reason) for b in parsed.bad] == [(n, "not valid UTF-8") for n in bad]
+    assert parsed.frame.height == len(good)
+
+
 def test_jsonl_reasons_and_blank_lines() -> None:
     text = f"{good_line(1)}\n\n   \nnot json\n[1]\n{good_line(6)}\n"
     parsed = parse_jsonl_block(Block(text.encode(), 10), SCHEMA, EXTRACT)
