@@ -2,6 +2,7 @@
 
     python bench/hostile.py                     # 200k records
     python bench/hostile.py --records 50000 --timeout 60 --repeat 3
+    python bench/hostile.py --parser            # the JSON Lines parser alone, on one block
 
 Writes (or reuses) four files under ``bench/data/hostile-<records>-v<VERSION>/``:
 
@@ -19,6 +20,12 @@ memory (RssAnon, sampled from /proc every 20 ms), with ratios against the clean 
 that every record is read and every bad line counted, and that the bad lines change none of
 the metrics. A run that takes longer than ``--timeout`` seconds, or whose private memory grows
 past ``--max-memory`` MB, is killed and reported as such.
+
+With ``--parser``, the JSON Lines block parser alone (in this process) parses one 16 MB block of
+the clean records, and the same with 1% and 50% of bad lines: junk (as above) or lines that
+look like objects but are none (two records on one line, a NaN, a number out of range), the
+costly case of its fallback. It prints the CPU time of each (all threads), against the clean
+block's.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,15 +123,28 @@ def bad_line(k: int, good: bytes) -> bytes:
     return good.replace(b'"conv-', b'"conv-\xff\xfe', 1)
 
 
-def with_bad_lines(lines: list[bytes], every: int) -> tuple[list[bytes], int]:
+def with_bad_lines(
+    lines: list[bytes], every: int, make: Callable[[int, bytes], bytes] = bad_line
+) -> tuple[list[bytes], int]:
     out: list[bytes] = []
     bad = 0
     for i, line in enumerate(lines, start=1):
         out.append(line)
         if i % every == 0:
-            out.append(bad_line(bad, line))
+            out.append(make(bad, line))
             bad += 1
     return out, bad
+
+
+def glued_line(k: int, good: bytes) -> bytes:
+    """The ``k``-th bad line that looks like an object: two records on one line, a NaN, a
+    number out of range, in turn."""
+    kind = k % 3
+    if kind == 0:
+        return good + good
+    if kind == 1:
+        return good[:-1] + b', "score": NaN}'
+    return good.replace(b'"role"', b'"n": 1e999, "role"', 1)
 
 
 def outliers(lines: list[bytes]) -> list[bytes]:
@@ -230,13 +251,55 @@ def best_run(runs: list[Run]) -> Run:
     )
 
 
+def parser_costs(lines: list[bytes], repeat: int) -> None:
+    """CPU time of the JSON Lines parser on one block, clean and with bad lines."""
+    from botistat.core.config import Config
+    from botistat.ingest.blocks import DEFAULT_BLOCK_SIZE, Block
+    from botistat.ingest.decoder import COUNT_FIELDS
+    from botistat.ingest.jsonl import JsonlBlockParser
+    from botistat.ingest.mapping import FieldMapping
+
+    sizes = [len(line) + 1 for line in lines]
+    clean = lines[: next(i for i in range(len(lines)) if sum(sizes[:i]) >= DEFAULT_BLOCK_SIZE)]
+    blocks = {"clean": clean}
+    for share, every in (("1%", 100), ("50%", 1)):
+        blocks[f"{share} junk"] = with_bad_lines(clean, every)[0]
+        blocks[f"{share} like objects"] = with_bad_lines(clean, every, glued_line)[0]
+    config = Config()
+
+    def parse(data: bytes) -> tuple[float, int, int]:
+        mapping = FieldMapping(config.fields)
+        parser = JsonlBlockParser(mapping, set(config.fields), frozenset(COUNT_FIELDS))
+        start = time.process_time()
+        parsed = parser.parse(Block(data, 1))
+        return time.process_time() - start, parsed.frame.height, len(parsed.bad)
+
+    parse(clean[0] + b"\n")  # Polars' first call starts its threads
+    print("| block | lines | MB | rows | bad lines | CPU seconds | x clean |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    baseline = 0.0
+    for name, block in blocks.items():
+        data = b"".join(line + b"\n" for line in block)
+        seconds, rows, bad = min(parse(data) for _ in range(repeat))
+        baseline = baseline or seconds
+        print(
+            f"| {name} | {len(block):,} | {len(data) / 1e6:.1f} | {rows:,} | {bad:,} | "
+            f"{seconds:.3f} | {seconds / baseline:.2f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per run")
     parser.add_argument("--max-memory", type=int, default=4000, help="MB of private memory per run")
     parser.add_argument("--repeat", type=int, default=1, help="runs per file (median time)")
+    parser.add_argument("--parser", action="store_true", help="time the JSON Lines parser alone")
     args = parser.parse_args()
+    if args.parser:
+        parser_costs(clean_lines(args.records), max(args.repeat, 3))
+        return
     variants = write_variants(args.records)
     print(
         "| input | lines | MB | records | skipped | seconds | x clean | peak RSS MB | x clean "

@@ -336,15 +336,17 @@ def _not_nested(path: str) -> str:
 def _lines_not_utf8(data: bytes) -> set[int]:
     """The indices of the lines that are not valid UTF-8.
 
-    The block is decoded in windows of whole lines: an error holds a copy of what was being
-    decoded, so after one the search must not start over on the rest of the block.
+    The block is decoded in windows of whole lines, each twice as long as the last one that
+    decoded: an error holds a copy of what was being decoded, so after one the search must
+    not start over on the rest of the block, and the next window is small again.
     """
     if _is_utf8(data):
         return set()
     found: set[int] = set()
     start = line = 0
+    window = UTF8_WINDOW
     while start < len(data):
-        end = data.find(b"\n", start + UTF8_WINDOW) + 1 or len(data)
+        end = data.find(b"\n", start + window) + 1 or len(data)
         try:
             data[start:end].decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -353,9 +355,11 @@ def _lines_not_utf8(data: bytes) -> set[int]:
             found.add(line)
             start = data.find(b"\n", offset) + 1 or len(data)
             line += 1
+            window = UTF8_WINDOW
         else:
             line += data.count(b"\n", start, end)
             start = end
+            window *= 2
     return found
 
 
