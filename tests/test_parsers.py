@@ -380,3 +380,35 @@ def test_csv_short_row_inside_a_block_without_quotes_is_skipped() -> None:
     parsed = parser.parse(Block(b"5,user,7\n6,bot,8\n", 6))
     assert parsed.frame.get_column("prompt_tokens").to_list() == ["7", "8"]
     assert parsed.bad == []
+
+
+@pytest.mark.parametrize("hand_back_lines", [1, 3])
+def test_csv_rest_after_an_open_quote_is_read_alike_by_polars(
+    monkeypatch: pytest.MonkeyPatch, hand_back_lines: int
+) -> None:
+    """After a quote left open, the rest of the block may go back to Polars: the rows, their
+    lines and the bad lines are those of reading it all with Python's csv module."""
+    import botistat.ingest.csv as csv_module
+
+    rows = [f"{i},user,{i}" for i in range(12)]
+    rows[1] = '1,user,"open'
+    rows[4] = '4,bot,"two\nlines"'
+    rows[6] = "6,user"
+    rows[8] = '8,bot,"open again'
+    text = ("ts,role,tokens\n" + "\n".join(rows) + "\n").encode()
+
+    def parse() -> tuple[list[tuple[Any, ...]], list[int], list[tuple[int, str]]]:
+        parsed = _ts_role_tokens_parser(frozenset({"prompt_tokens"})).parse(Block(text, 1))
+        frame = parsed.frame.with_columns(pl.all().cast(pl.String))
+        return frame.rows(), parsed.row_lines(), [(b.line, b.reason) for b in parsed.bad]
+
+    monkeypatch.setattr(csv_module, "HAND_BACK_LINES", 10**9)
+    whole = parse()
+    monkeypatch.setattr(csv_module, "HAND_BACK_LINES", hand_back_lines)
+    assert parse() == whole
+    assert whole[2] == [
+        (3, "unterminated quote"),
+        (9, "2 fields, expected 3"),
+        (11, "unterminated quote"),
+    ]
+    assert whole[1] == [2, 4, 5, 6, 8, 10, 12, 13, 14]
