@@ -200,7 +200,7 @@ def is_json_array(head: bytes) -> bool:
     first line is an array (or garbage), told by its first nonblank line alone:
 
     - cut short by its end, as ``[`` or ``[{"a": 1},``: the start of a document written over
-      several lines (and so is a line longer than ``head``);
+      several lines (so is a first line longer than ``head``: it cannot be told);
     - a whole JSON value: a document if nothing but blanks follows it, else JSON Lines;
     - invalid JSON before its end, or nested too deeply to tell: JSON Lines, where that line
       is skipped like any other malformed one.
