@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -56,6 +57,80 @@ def test_jsonl_bad_lines_are_isolated(kinds: list[int]) -> None:
     assert parsed.frame["timestamp"].to_list() == [str(n) for n in expected_rows]
     assert parsed.frame["prompt_tokens"].to_list() == [str(n) for n in expected_rows]
     assert parsed.row_lines() == expected_rows
+
+
+#: Lines Polars refuses that Python's JSON reader takes, or the other way round, unless held to
+#: Polars' limits; and lines that look like objects without being readable ones.
+TRICKY_LINES = [
+    '{"ts": NaN}',
+    '{"ts": 1e400}',
+    '{"ts": 1e-400, "role": -0}',
+    f'{{"ts": {2**128}}}',
+    f'{{"ts": {2**128 - 1}, "role": {-(2**127)}}}',
+    '{"ts": "\\ud800"}',  # a lone high surrogate: Polars reads it
+    '{"ts": "\\udc00"}',
+    '{"x": "\\ud800\\u0041"}',
+    '{"ts": "\\ud83d\\ude00"}',
+    '{"ts": "\\\\udc00"}',  # an escaped backslash: no escape
+    '{"ts": 1}{"ts": 2}',
+    '{"ts": 1,}',
+    '{"ts": "a\tb"}',
+    '{"usage": [1], "ts": 2}',
+    '{"usage": {"in": {"deep": 1}}, "ts": 3}',
+    '{"usage": 1, "usage": {"in": 2}}',  # Polars keeps the first of two keys
+    '{"a": ' + "[" * 1010 + "]" * 1010 + "}",  # deeper than Python's limit, within Polars'
+    '{"a": ' + "[" * 1100 + "]" * 1100 + "}",
+    "[" * 3000,
+    '{"a":' * 3000 + "1" + "}" * 3000,
+    "\f" + good_line(0),
+    good_line(0) + "\f",
+    " " + good_line(0) + "\r",
+]
+
+
+def polars_line_by_line(lines: list[str]) -> tuple[list[tuple[int, tuple[Any, ...]]], list[int]]:
+    """Each nonblank line read alone by Polars: the rows it reads, and the lines it refuses."""
+    rows, bad = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            frame = pl.read_ndjson(io.BytesIO(line.encode()), schema=SCHEMA).select(EXTRACT)
+        except (pl.exceptions.PolarsError, ValueError):
+            bad.append(number)
+        else:
+            rows.append((number, frame.row(0)))
+    return rows, bad
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(
+        st.integers(min_value=-len(TRICKY_LINES) - len(BAD_LINES), max_value=12), max_size=80
+    )
+)
+def test_jsonl_fallback_reads_what_polars_reads_line_by_line(kinds: list[int]) -> None:
+    """Whatever sorts the lines of a refused block, Polars' verdict on each line alone is
+    the rule."""
+    tricky = TRICKY_LINES + BAD_LINES
+    lines = [tricky[-kind - 1] if kind < 0 else good_line(n) for n, kind in enumerate(kinds)]
+    parsed = parse_jsonl_block(Block("".join(f"{x}\n" for x in lines).encode(), 1), SCHEMA, EXTRACT)
+    rows, bad = polars_line_by_line(lines)
+    assert [line.line for line in parsed.bad] == bad
+    assert list(zip(parsed.row_lines(), parsed.frame.rows(), strict=True)) == rows
+
+
+def test_jsonl_lines_not_utf8_are_found_wherever_they_are() -> None:
+    """First, adjacent, longer than the window the block is decoded in, and last."""
+    good = [good_line(n).encode() for n in range(12)]
+    long_bad = b'{"ts": "' + b"x" * 10_000 + b'\xe9"}'
+    lines = [b'{"ts": "\xff"}', *good[:3], b"\xc3(", b"\xed\xa0\x80", *good[3:6], long_bad]
+    lines += [*good[6:], b'{"ts": "caf\xc3"}']
+    text = b"\n".join(lines) + b"\n"
+    parsed = parse_jsonl_block(Block(text, 1), SCHEMA, EXTRACT)
+    bad = [n for n, line in enumerate(lines, start=1) if line not in good]
+    assert [(b.line, b.reason) for b in parsed.bad] == [(n, "not valid UTF-8") for n in bad]
+    assert parsed.frame.height == len(good)
 
 
 def test_jsonl_reasons_and_blank_lines() -> None:
@@ -255,8 +330,9 @@ def test_jsonl_counts_read_as_integers_until_an_input_writes_them_otherwise() ->
         return column.dtype, _counts(column).to_list()
 
     line = '{{"ts": "1", "role": "user", "usage": {{"in": {}}}}}'
-    # A malformed line does not make the parser give up on integers.
-    assert counts([line.format(5), "not json", line.format("null")]) == (pl.String, [5, None])
+    # A malformed line does not make the parser give up on integers, nor the block's other
+    # lines: they are typed as in a clean block.
+    assert counts([line.format(5), "not json", line.format("null")]) == (pl.Int64, [5, None])
     assert counts([line.format(5), line.format(6)]) == (pl.Int64, [5, 6])
     assert counts([line.format('"7"'), line.format(2.5)]) == (pl.String, [7, 2])
     # Text seen once: the rest of the input is read as text.
@@ -304,3 +380,35 @@ def test_csv_short_row_inside_a_block_without_quotes_is_skipped() -> None:
     parsed = parser.parse(Block(b"5,user,7\n6,bot,8\n", 6))
     assert parsed.frame.get_column("prompt_tokens").to_list() == ["7", "8"]
     assert parsed.bad == []
+
+
+@pytest.mark.parametrize("hand_back_lines", [1, 3])
+def test_csv_rest_after_an_open_quote_is_read_alike_by_polars(
+    monkeypatch: pytest.MonkeyPatch, hand_back_lines: int
+) -> None:
+    """After a quote left open, the rest of the block may go back to Polars: the rows, their
+    lines and the bad lines are those of reading it all with Python's csv module."""
+    import botistat.ingest.csv as csv_module
+
+    rows = [f"{i},user,{i}" for i in range(12)]
+    rows[1] = '1,user,"open'
+    rows[4] = '4,bot,"two\nlines"'
+    rows[6] = "6,user"
+    rows[8] = '8,bot,"open again'
+    text = ("ts,role,tokens\n" + "\n".join(rows) + "\n").encode()
+
+    def parse() -> tuple[list[tuple[Any, ...]], list[int], list[tuple[int, str]]]:
+        parsed = _ts_role_tokens_parser(frozenset({"prompt_tokens"})).parse(Block(text, 1))
+        frame = parsed.frame.with_columns(pl.all().cast(pl.String))
+        return frame.rows(), parsed.row_lines(), [(b.line, b.reason) for b in parsed.bad]
+
+    monkeypatch.setattr(csv_module, "HAND_BACK_LINES", 10**9)
+    whole = parse()
+    monkeypatch.setattr(csv_module, "HAND_BACK_LINES", hand_back_lines)
+    assert parse() == whole
+    assert whole[2] == [
+        (3, "unterminated quote"),
+        (9, "2 fields, expected 3"),
+        (11, "unterminated quote"),
+    ]
+    assert whole[1] == [2, 4, 5, 6, 8, 10, 12, 13, 14]

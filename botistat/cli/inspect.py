@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from botistat.cli.common import user_errors
+from botistat.cli.common import user_errors, warn
 
 
 def inspect(
@@ -26,7 +26,10 @@ def inspect(
 
         if not file.is_file():
             raise InputError("no such file", str(file))
-        sys.stdout.write(inspection_text(inspect_file(file, sample)))
+        inspection = inspect_file(file, sample)
+        if inspection.sample.skipped:
+            warn(f"{file}: {inspection.sample.summary()}")
+        sys.stdout.write(inspection_text(inspection))
 
 
 def presets() -> None:

@@ -10,6 +10,7 @@ skipped lines and drops invalid records.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -258,13 +259,39 @@ def _message() -> pl.Expr:
 def format_of(source: Source, first: bytes) -> Format:
     """The input's format: as given, else guessed from its first bytes."""
     fmt = source.format or sniff_format(first)
-    if fmt == "jsonl" and first.lstrip()[:1] == b"[":
+    if fmt == "jsonl" and is_json_array(first):
         raise InputError(
             "file is a JSON array, not JSON Lines",
             source.name,
             "write one JSON object per line (e.g. with: jq -c '.[]' FILE)",
         )
     return fmt
+
+
+def is_json_array(head: bytes) -> bool:
+    """Whether an input starting with ``[`` is one JSON array rather than JSON Lines whose
+    first line is an array (or garbage), told by its first nonblank line alone:
+
+    - cut short by its end, as ``[`` or ``[{"a": 1},``: the start of a document written over
+      several lines (so is a first line longer than ``head``: it cannot be told);
+    - a whole JSON value: a document if nothing but blanks follows it, else JSON Lines;
+    - invalid JSON before its end, or nested too deeply to tell: JSON Lines, where that line
+      is skipped like any other malformed one.
+    """
+    text = head.lstrip()
+    if text[:1] != b"[":
+        return False
+    first, newline, rest = text.partition(b"\n")
+    if not newline:
+        return True
+    line = first.decode("utf-8", "replace").rstrip()
+    try:
+        json.loads(line)
+    except RecursionError:
+        return False
+    except json.JSONDecodeError as exc:
+        return exc.pos >= len(line)
+    return not rest.strip()
 
 
 def sniff_format(data: bytes) -> Format:

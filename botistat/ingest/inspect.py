@@ -19,9 +19,15 @@ from typing import Any, Final, cast
 
 from botistat.core.config import DEFAULT_FAILED_STATUSES, DEFAULT_ROLES
 from botistat.core.errors import InputError
+from botistat.ingest.csv import allow_fields_of
+from botistat.ingest.jsonl import TOO_DEEP, json_object, surrogate_escapes
+from botistat.ingest.parsed import BadLine
 from botistat.ingest.sources import Source, format_for
+from botistat.ingest.stats import MAX_EXAMPLES
 
 SAMPLE: Final = 1000
+#: Records nested deeper than this are skipped: the fields are listed by recursion.
+MAX_DEPTH: Final = 100
 #: Canonical field -> names that suggest it (compared without case, "_" or "-"), best first.
 NAMES: Final[dict[str, tuple[str, ...]]] = {
     "timestamp": (
@@ -106,6 +112,28 @@ class FieldInfo:
             self.examples.append(text[:40])
 
 
+@dataclass
+class Sample:
+    """The records read for an inspection, and the lines skipped on the way."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+    #: The first few skipped lines.
+    examples: list[BadLine] = field(default_factory=list)
+
+    def skip(self, line: int, reason: str) -> None:
+        self.skipped += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(BadLine(line, reason))
+
+    def summary(self) -> str:
+        """How many lines were skipped, and the first."""
+        first = self.examples[0]
+        return (
+            f"skipped {self.skipped:,} malformed line(s); first: line {first.line}: {first.reason}"
+        )
+
+
 @dataclass(frozen=True)
 class Inspection:
     path: Path
@@ -114,12 +142,15 @@ class Inspection:
     shape: str
     mapping: dict[str, str]
     failed_statuses: tuple[str, ...] | None
+    sample: Sample = field(default_factory=Sample)
 
 
 def inspect_file(path: Path, sample: int = SAMPLE) -> Inspection:
-    records = _sample(path, sample)
+    read = _sample(path, sample)
+    records = read.records
     if not records:
-        raise InputError("no records to inspect", str(path))
+        where = f" ({read.summary()})" if read.skipped else ""
+        raise InputError(f"no records to inspect{where}", str(path))
     found: dict[str, FieldInfo] = {}
     for record in records:
         for key, value in _flatten(record):
@@ -132,13 +163,16 @@ def inspect_file(path: Path, sample: int = SAMPLE) -> Inspection:
             mapping.pop(name, None)
     else:
         mapping.pop("role", None)
-    return Inspection(path, len(records), fields, shape, mapping, _failed_statuses(found, mapping))
+    failed = _failed_statuses(found, mapping)
+    return Inspection(path, len(records), fields, shape, mapping, failed, read)
 
 
 def inspection_text(inspection: Inspection) -> str:
     """The fields found, as YAML comments, then the suggested config: a ready config file."""
-    lines = [
-        f"# {inspection.path}: {inspection.records} records sampled",
+    lines = [f"# {inspection.path}: {inspection.records} records sampled"]
+    if inspection.sample.skipped:
+        lines.append(f"# {inspection.sample.summary()}")
+    lines += [
         "#",
         f"# {'field':42} {'types':18} {'present':>7}  examples",
     ]
@@ -243,7 +277,7 @@ def _failed_statuses(
     return (*DEFAULT_FAILED_STATUSES, *extra) if extra else None
 
 
-def _sample(path: Path, sample: int) -> list[dict[str, Any]]:
+def _sample(path: Path, sample: int) -> Sample:
     """The first ``sample`` records of a file, read as a stream (never the whole file)."""
     from botistat.ingest.blocks import HEAD_BYTES, UNREADABLE, UTF8_BOM, open_source
     from botistat.ingest.decoder import sniff_format
@@ -251,36 +285,73 @@ def _sample(path: Path, sample: int) -> list[dict[str, Any]]:
     fmt, compressed = format_for(path)
     # Without a .gz name, the first bytes tell whether the file is gzip.
     source = Source(str(path), path, fmt, compressed or None, None)
-    records: list[dict[str, Any]] = []
+    read = Sample()
     with open_source(source) as (stream, _):
         buffered = cast("io.BufferedReader", stream)  # a file or a gzip reader: both peek
         try:
             fmt = fmt or sniff_format(buffered.peek(HEAD_BYTES).removeprefix(UTF8_BOM))
         except UNREADABLE as exc:
             raise InputError(f"cannot read file: {exc}", str(path)) from exc
-        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
+        # JSON Lines end at "\n" only, as for report (so line numbers agree); csv wants "".
+        newline = "\n" if fmt == "jsonl" else ""
+        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline=newline)
         try:
             if fmt == "jsonl":
-                for line in text:
-                    if len(records) >= sample:
-                        break
-                    try:
-                        value = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(value, dict):
-                        records.append(value)
-                return records
-            reader = csv.DictReader(text, delimiter="\t" if fmt == "tsv" else ",")
-            for row in reader:
-                if len(records) >= sample:
-                    break
-                records.append({k.strip(): (v if v != "" else None) for k, v in row.items() if k})
+                _sample_jsonl(text, sample, read)
+            else:
+                _sample_csv(text, "\t" if fmt == "tsv" else ",", sample, read)
         except UNREADABLE as exc:
             raise InputError(f"cannot read file: {exc}", str(path)) from exc
         finally:
             text.detach()  # the stream is closed by open_source
-    return records
+    return read
+
+
+def _sample_jsonl(text: io.TextIOWrapper, sample: int, read: Sample) -> None:
+    for number, line in enumerate(text, start=1):
+        if len(read.records) >= sample:
+            return
+        if not line.strip():
+            continue
+        value = json_object(line)
+        if isinstance(value, str):
+            read.skip(number, value)
+        elif surrogate_escapes(line)[1]:
+            # Python's reader keeps a lone surrogate, which no output can hold.
+            read.skip(number, "lone surrogate escape")
+        elif _depth(value) > MAX_DEPTH:
+            read.skip(number, TOO_DEEP)
+        else:
+            read.records.append(value)
+
+
+def _sample_csv(text: io.TextIOWrapper, separator: str, sample: int, read: Sample) -> None:
+    from botistat.ingest.blocks import MAX_RECORD_BYTES
+
+    allow_fields_of(MAX_RECORD_BYTES)
+    reader = csv.DictReader(text, delimiter=separator)
+    while len(read.records) < sample:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader starts afresh on the next line
+            # (The line after the last record read: where the bad one started.)
+            read.skip(reader.line_num + 1, f"unreadable row ({str(exc).split(' - ')[0]})")
+            continue
+        read.records.append({k.strip(): (v if v != "" else None) for k, v in row.items() if k})
+
+
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests, counted up to just past :data:`MAX_DEPTH`."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack and deepest <= MAX_DEPTH:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node
+        stack += [(c, depth + 1) for c in children if isinstance(c, dict | list)]
+    return deepest
 
 
 def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
