@@ -130,3 +130,15 @@ def test_rotated_to_a_watched_name_is_not_read_again(tmp_path: Path) -> None:
     assert sorted(lines_of(follower.poll())) == ["3", "late"]
     append(tmp_path / "app-2026-11-25.jsonl", "later\n")
     assert lines_of(follower.poll()) == ["later"]
+
+
+def test_a_file_followed_from_its_end_is_not_fresh(tmp_path: Path) -> None:
+    # A fresh chunk starts a file: a CSV's first appended row would be taken for its header.
+    log = tmp_path / "a.csv"
+    log.write_text("timestamp,role\n2026-11-25T12:00:00Z,user\n")
+    follower = Follower([str(log)])
+    follower.start()
+    append(log, "2026-11-25T12:00:01Z,bot\n")
+    chunks = follower.poll()
+    assert lines_of(chunks) == ["2026-11-25T12:00:01Z,bot"]
+    assert (chunks[0].first_line, chunks[0].fresh) == (3, False)

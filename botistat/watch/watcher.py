@@ -66,7 +66,7 @@ class Watcher:
                 warnings += self._fold(chunk)
             except BotistatError as error:
                 warnings.append(f"{error.message()}; skipping what was appended")
-        return warnings
+        return self._follower.take_warnings() + warnings
 
     def close(self) -> None:
         self._follower.close()
