@@ -12,7 +12,8 @@ Polling, so it works the same on every platform and filesystem. Each poll:
   the new file under its name. When a path names another file (rename + create), the rest of
   the old file is read first, through the handle still open on it or else found by its inode
   in its directory, then the new file from its start. When a file shrinks, or its first bytes
-  change, in place (copy-truncate), it is read again from its start.
+  change, in place (copy-truncate), the unread rest of the old content is read from the copy
+  if one is found in the same directory, then the file again from its start.
 
 At most :func:`handle_limit` files are held open, those read most recently; the others are
 opened again by path when they grow, and checked to be the same file. What can still be lost
@@ -25,7 +26,7 @@ import glob
 import hashlib
 import os
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -178,9 +179,10 @@ class Follower:
         head = _head(handle)
         if status.st_size < followed.offset or not followed.head.matches(head):
             # Emptied in place (copy-truncate), or deleted and created again on the same inode
-            # since the last poll: read it from the start.
+            # since the last poll: read from the start, after the copy's rest of the old one.
+            chunks = self._rest_from_copy(followed)
             followed.restart(Head.of(head))
-            return self._read(followed)
+            return chunks + self._read(followed)
         if len(head) > followed.head.length:
             followed.head = Head.of(head)
         return self._read(followed)
@@ -206,6 +208,19 @@ class Follower:
             if followed.handle is None:
                 return []
         return self._read(followed, drain=True)
+
+    def _rest_from_copy(self, followed: _File) -> list[Chunk]:
+        """What the file got between the last poll and a copy-truncate, read from the copy."""
+        found = self._find_copy(followed) if followed.offset else None
+        if found is None:
+            return []
+        path, handle = found
+        identity = _identity(os.fstat(handle.fileno()))
+        copy = replace(followed, path=path, identity=identity, handle=handle)
+        chunks = self._read(copy, drain=True)
+        # Watched under its own name too, the copy goes on from its end rather than again.
+        self._retire(copy)
+        return chunks
 
     def _read(self, followed: _File, drain: bool = False) -> list[Chunk]:
         handle = followed.handle
@@ -246,13 +261,18 @@ class Follower:
         retired = self._retired.pop(followed.identity, None)
         if retired is not None and retired.head.matches(head):
             followed.offset, followed.line, followed.fresh = retired.offset, retired.line, False
-        elif at_end:
+        elif at_end or self._copies_a_followed_file(followed.head):
             followed.offset = _after_last_newline(handle, status.st_size)
             followed.line = count_newlines(handle, 0, followed.offset) + 1
             # Its first line (a CSV header) is not in what is handed on.
             followed.fresh = False
         self._hold(followed, handle)
         return followed
+
+    def _copies_a_followed_file(self, head: Head) -> bool:
+        """A new file that starts as a followed one, over a whole fingerprint, is a copy of it
+        (a copy-truncate's, a backup): its lines come through the file it copies."""
+        return head.length == HEAD_BYTES and any(f.head == head for f in self._files.values())
 
     # -- handles ----------------------------------------------------------------------------
     def _handle(self, followed: _File) -> BinaryIO | None:
@@ -317,6 +337,28 @@ class Follower:
                 same = _identity(os.fstat(handle.fileno())) == followed.identity
                 if same and followed.head.matches(_head(handle)):
                     return handle
+                handle.close()
+        return None
+
+    def _find_copy(self, followed: _File) -> tuple[Path, BinaryIO] | None:
+        """The copy a copy-truncate left next to the file: one not followed as such, at least
+        as long as what was read of the file, starting as it did; the newest if several."""
+        candidates = []
+        for entry in _entries(followed.path.parent):
+            path = Path(entry.path)
+            if path in self._files or not entry.is_file():
+                continue
+            try:
+                status = entry.stat()
+            except OSError:
+                continue
+            if status.st_size >= followed.offset:
+                candidates.append((status.st_mtime, path))
+        for _, path in sorted(candidates, reverse=True):
+            handle = self._open_path(path)
+            if handle is not None:
+                if followed.head.matches(_head(handle)):
+                    return path, handle
                 handle.close()
         return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -277,6 +278,69 @@ def test_watch_reads_a_file_rotated_onto_a_recycled_inode_from_its_first_line(
     assert watch.end() == 0
     skipped = [line for line in watch.stderr if "malformed" in line]
     assert len(skipped) == 2, watch.stderr
+
+
+# ------------------------------------------------------ 4. copy-truncate
+
+
+def test_lines_appended_just_before_a_copy_truncate_are_read_from_the_copy(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_text("")
+    follower = Follower([str(log)])
+    follower.start()
+    append(log, "1\n2\n")
+    assert lines_of(follower.poll()) == ["1", "2"]
+    append(log, "3\n4 half")  # written since the last poll, not read yet
+    shutil.copy(log, tmp_path / "app.jsonl.1")  # logrotate's copytruncate
+    with log.open("w"):
+        pass
+    append(log, "5\n")
+    chunks = follower.poll()
+    assert lines_of(chunks) == ["3", "4 half", "5"]
+    assert [(c.path.name, c.first_line, c.fresh) for c in chunks] == [
+        ("app.jsonl.1", 3, False),
+        ("app.jsonl.1", 4, False),  # its last line, cut by the copy, ends there
+        ("app.jsonl", 1, True),
+    ]
+    append(log, "6\n")
+    assert lines_of(follower.poll()) == ["6"]
+
+
+def test_a_truncated_file_that_grew_past_the_old_offset_is_read_from_its_start(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_text("")
+    follower = Follower([str(log)])
+    follower.start()
+    append(log, "first 1\nfirst 2\n")
+    assert lines_of(follower.poll()) == ["first 1", "first 2"]
+    with log.open("w"):
+        pass  # truncated, and written again beyond where the follower was
+    append(log, "second 1\nsecond 2\nsecond 3\n")
+    chunks = follower.poll()
+    assert lines_of(chunks) == ["second 1", "second 2", "second 3"]
+    assert (chunks[0].first_line, chunks[0].fresh) == (1, True)
+
+
+def test_a_copy_under_a_watched_name_is_not_read_again(tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_text(
+        "".join(f"line {i:04} of the log, long enough for a fingerprint\n" for i in range(40))
+    )
+    follower = Follower([str(tmp_path)])
+    follower.start()
+    append(log, "new 1\n")
+    assert lines_of(follower.poll()) == ["new 1"]
+    shutil.copy(log, tmp_path / "app-2026-11-25.jsonl")  # copied, not yet truncated
+    append(log, "new 2\n")
+    assert lines_of(follower.poll()) == ["new 2"]
+    with log.open("w"):
+        pass
+    append(log, "new 3\n")
+    assert lines_of(follower.poll()) == ["new 3"]
 
 
 # ------------------------------------------------------ 5. more files than handles
