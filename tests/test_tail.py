@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from botistat.ingest.follow import Chunk, Follower
@@ -142,3 +145,30 @@ def test_a_file_followed_from_its_end_is_not_fresh(tmp_path: Path) -> None:
     chunks = follower.poll()
     assert lines_of(chunks) == ["2026-11-25T12:00:01Z,bot"]
     assert (chunks[0].first_line, chunks[0].fresh) == (3, False)
+
+
+def test_standard_input_is_read_as_it_comes_and_ends_with_its_last_line() -> None:
+    read, write = os.pipe()
+    follower = Follower(["-"], stdin=read)
+    follower.start()
+    os.write(write, b"1\n2 and half")
+    assert lines_of(poll_until(follower, lambda chunks: bool(chunks))) == ["1"]
+    assert not follower.finished
+    os.write(write, b"\n3 without a newline")
+    os.close(write)
+    chunks = poll_until(follower, lambda _: follower.finished)
+    assert lines_of(chunks) == ["2 and half", "3 without a newline"]
+    assert chunks[0].path.name == "<stdin>"
+    assert chunks[0].first_line == 2
+    os.close(read)
+
+
+def poll_until(follower: Follower, done: Callable[[list[Chunk]], bool]) -> list[Chunk]:
+    """Poll until ``done`` says so of what came (standard input's reader is a thread)."""
+    chunks: list[Chunk] = []
+    deadline = time.monotonic() + 10
+    while not done(chunks):
+        assert time.monotonic() < deadline, f"still waiting, after {chunks}"
+        chunks += follower.poll()
+        time.sleep(0.01)
+    return chunks

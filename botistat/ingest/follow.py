@@ -1,4 +1,4 @@
-"""Follow log files like ``tail -F``: appended lines, rotation, new files.
+"""Follow log files like ``tail -F``: appended lines, rotation, new files; and standard input.
 
 Polling, so it works the same on every platform and filesystem. Each poll:
 
@@ -25,13 +25,16 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import queue
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from botistat.core.errors import InputError
 from botistat.ingest.blocks import count_newlines
-from botistat.ingest.sources import GLOB_CHARS, format_for
+from botistat.ingest.sources import GLOB_CHARS, STDIN, STDIN_NAME, format_for
 
 #: At most this much is read from one file per poll, so a huge backlog streams in pieces.
 MAX_READ: Final = 32 << 20
@@ -40,6 +43,11 @@ MAX_RETIRED: Final = 1000
 HEAD_BYTES: Final = 1024
 #: Files held open at most (fewer under a low open-file limit: see :func:`handle_limit`).
 MAX_HANDLES: Final = 256
+#: Pieces of standard input (up to 64 KiB each) read ahead of the polls: beyond that the
+#: writer waits, rather than memory growing.
+STREAM_BACKLOG: Final = 256
+#: The name the lines of standard input go by (in warnings: ``<stdin>:12``).
+STDIN_PATH: Final = Path(STDIN_NAME)
 
 Identity = tuple[int, int]
 
@@ -104,10 +112,13 @@ class _File:
 
 @dataclass
 class Follower:
-    """Follows the files named by ``arguments``; call :meth:`start`, then :meth:`poll`."""
+    """Follows the files named by ``arguments`` (and standard input for ``-``); call
+    :meth:`start`, then :meth:`poll`."""
 
     arguments: list[str]
     max_open: int = field(default_factory=handle_limit)
+    #: The file descriptor ``-`` reads.
+    stdin: int = 0
     _files: dict[Path, _File] = field(default_factory=dict)
     #: The files held open, least recently read first.
     _held: OrderedDict[Path, _File] = field(default_factory=OrderedDict)
@@ -118,13 +129,17 @@ class Follower:
     #: Files that could not be opened, and why (each reason is told once).
     _unreadable: dict[Path, str] = field(default_factory=dict)
     _warnings: list[str] = field(default_factory=list)
+    _stream: _Stream | None = None
 
     def start(self) -> dict[Path, int]:
-        """Open the files that exist now, positioned after their last complete line.
+        """Open the files that exist now, positioned after their last complete line; start
+        reading standard input if ``-`` is among the arguments.
 
         Returns those positions: what is before them is history (for a backfill), what comes
-        after (including the rest of a line still being written) is followed.
+        after (including the rest of a line still being written) is followed. An argument that
+        names no file yet is waited for, with a warning (see :meth:`take_warnings`).
         """
+        self._check_arguments()
         sizes = {}
         for path in self._discover():
             followed = self._open(path, at_end=True)
@@ -138,11 +153,20 @@ class Follower:
         return list(self._files)
 
     @property
+    def reads_stdin(self) -> bool:
+        return self._stream is not None
+
+    @property
+    def finished(self) -> bool:
+        """Standard input, the only input, has ended: nothing more will come."""
+        return self._stream is not None and self._stream.ended and set(self.arguments) == {STDIN}
+
+    @property
     def open_handles(self) -> int:
         return len(self._held)
 
     def take_warnings(self) -> list[str]:
-        """What the user should know since the last call (files that cannot be read)."""
+        """What the user should know since the last call (paths waited for, unreadable files)."""
         warnings, self._warnings = self._warnings, []
         return warnings
 
@@ -156,6 +180,8 @@ class Follower:
                 if new is not None:
                     self._files[path] = new
                     chunks += self._read(new)
+        if self._stream is not None:
+            chunks += self._stream.take()
         return chunks
 
     def close(self) -> None:
@@ -362,16 +388,95 @@ class Follower:
                 handle.close()
         return None
 
+    # -- arguments --------------------------------------------------------------------------
+    def _check_arguments(self) -> None:
+        if self.arguments.count(STDIN) > 1:
+            raise InputError("stdin (-) given more than once", hint="give - once")
+        for argument in self.arguments:
+            path = Path(argument)
+            if argument == STDIN:
+                self._stream = _Stream(self.stdin)
+            elif path.is_dir():
+                if not _expand(argument):
+                    self._wait_for(f"directory holds no log files yet ({argument})", "them")
+            elif path.is_file():
+                if path.name.endswith(".gz"):
+                    self._warnings.append(f"compressed files are not followed ({argument})")
+            elif path.exists():
+                raise InputError(
+                    "not a regular file",
+                    argument,
+                    "watch follows files; pipe a stream into `botistat watch -`",
+                )
+            elif GLOB_CHARS & set(argument):
+                if not _expand(argument):
+                    self._wait_for(f"no files match the pattern yet ({argument})", "them")
+            else:
+                self._wait_for(f"does not exist yet ({argument})", "it")
+
+    def _wait_for(self, what: str, it: str) -> None:
+        self._warnings.append(f"{what}; waiting for {it} to appear, as tail -F does")
+
     def _discover(self) -> list[Path]:
         found: list[Path] = []
         for argument in self.arguments:
-            found += _expand(argument)
+            if argument != STDIN:
+                found += _expand(argument)
         unique = dict.fromkeys(p for p in found if not p.name.endswith(".gz"))
         return list(unique)
 
 
+class _Stream:
+    """Standard input, read as it arrives by a thread of its own (a read waits for data)."""
+
+    def __init__(self, descriptor: int) -> None:
+        self._pieces: queue.Queue[bytes] = queue.Queue(maxsize=STREAM_BACKLOG)
+        self._partial = b""
+        self._line = 1
+        self._fresh = True
+        self.ended = False
+        threading.Thread(
+            target=self._pump, args=(descriptor,), name="botistat-stdin", daemon=True
+        ).start()
+
+    def _pump(self, descriptor: int) -> None:
+        while True:
+            try:
+                piece = os.read(descriptor, 64 << 10)
+            except OSError:
+                piece = b""  # a closed or unreadable stdin ends as an empty one does
+            self._pieces.put(piece)
+            if not piece:
+                return
+
+    def take(self) -> list[Chunk]:
+        """The complete lines that came since the last call; at the end, the last line even
+        without its newline."""
+        pieces = []
+        size = 0
+        while size < MAX_READ and not self.ended:
+            try:
+                piece = self._pieces.get_nowait()
+            except queue.Empty:
+                break
+            self.ended = not piece
+            pieces.append(piece)
+            size += len(piece)
+        buffer = self._partial + b"".join(pieces)
+        if self.ended and buffer and not buffer.endswith(b"\n"):
+            buffer += b"\n"
+        cut = buffer.rfind(b"\n") + 1
+        self._partial = buffer[cut:]
+        if not cut:
+            return []
+        chunk = Chunk(STDIN_PATH, buffer[:cut], self._line, self._fresh)
+        self._fresh = False
+        self._line += chunk.data.count(b"\n")
+        return [chunk]
+
+
 def _expand(argument: str) -> list[Path]:
-    """The files an argument names now."""
+    """The files an argument names now (none yet is fine: it is waited for)."""
     path = Path(argument)
     if path.is_dir():
         return _log_files(path)

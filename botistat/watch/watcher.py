@@ -39,24 +39,23 @@ class Watcher:
     def files(self) -> list[Path]:
         return self._follower.paths
 
-    def start(self, backfill_since: datetime | None) -> None:
-        """Position at the end of the files; first seed the monitor with their recent past."""
-        import polars as pl
+    @property
+    def reads_stdin(self) -> bool:
+        return self._follower.reads_stdin
 
+    @property
+    def finished(self) -> bool:
+        """Standard input was the only input, and it ended."""
+        return self._follower.finished
+
+    def start(self, backfill_since: datetime | None) -> list[str]:
+        """Position at the end of the files; first seed the monitor with their recent past.
+        Returns warnings worth showing (paths waited for)."""
         offsets = self._follower.start()
-        if backfill_since is None or not offsets:
-            return
-        sources = [
-            Source(str(path), path, self._format or format_for(path)[0], False, size, size)
-            for path, size in offsets.items()
-        ]
-        scan = scan_sources(sources, self._config)
-        history = (
-            scan.frame.filter(pl.col("timestamp") >= backfill_since)
-            .select(COLUMNS)
-            .collect(engine="in-memory")
-        )
-        self._monitor.add(history)
+        warnings = self._follower.take_warnings()
+        if backfill_since is not None and offsets:
+            self._backfill(offsets, backfill_since)
+        return warnings
 
     def poll(self) -> list[str]:
         """Read what was appended and fold it in; returns warnings worth showing."""
@@ -70,6 +69,22 @@ class Watcher:
 
     def close(self) -> None:
         self._follower.close()
+
+    def _backfill(self, offsets: dict[Path, int], since: datetime) -> None:
+        import polars as pl
+
+        sources = [
+            Source(str(path), path, self._format or format_for(path)[0], False, size, size)
+            for path, size in offsets.items()
+        ]
+        # The scan reads the files one after the other: one open at a time, however many.
+        scan = scan_sources(sources, self._config)
+        history = (
+            scan.frame.filter(pl.col("timestamp") >= since)
+            .select(COLUMNS)
+            .collect(engine="in-memory")
+        )
+        self._monitor.add(history)
 
     def _fold(self, chunk: Chunk) -> list[str]:
         decoder = self._decoder(chunk)

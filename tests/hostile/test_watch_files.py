@@ -280,6 +280,57 @@ def test_watch_reads_a_file_rotated_onto_a_recycled_inode_from_its_first_line(
     assert len(skipped) == 2, watch.stderr
 
 
+# ------------------------------------------------------ 3. missing paths and standard input
+
+
+@pytest.mark.parametrize(
+    ("argument", "target", "said"),
+    [
+        ("logs/app.jsonl", "logs/app.jsonl", "does not exist yet"),
+        ("logs", "logs/day1/app.jsonl", "does not exist yet"),
+        ("empty", "empty/app.jsonl", "holds no log files yet"),
+        ("logs/*.jsonl", "logs/app.jsonl", "no files match the pattern yet"),
+    ],
+)
+def test_a_path_that_does_not_exist_yet_is_waited_for(
+    tmp_path: Path, watches: list[Watch], argument: str, target: str, said: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    watch = Watch(str(tmp_path / argument), *SETTINGS, "--no-backfill")
+    watches.append(watch)
+    watch.wait_for(lambda: watch.said(said), "warning about the missing path")
+    warning = next(line for line in watch.stderr if said in line)
+    assert f"({tmp_path / argument}); waiting for" in warning
+    path = tmp_path / target
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(seed() + burst("appeared"))
+    watch.wait_for(lambda: watch.spike_for("appeared"), "spike from the file that appeared")
+    assert watch.end() == 0
+
+
+def test_watch_reads_standard_input_as_it_arrives_and_ends_at_its_end(
+    watches: list[Watch],
+) -> None:
+    watch = Watch("-", *SETTINGS, stdin=True)
+    watches.append(watch)
+    watch.send(seed())
+    line = burst("piped")
+    watch.send(line[:30])  # half a line waits for the rest
+    watch.send(line[30:])
+    watch.wait_for(lambda: watch.spike_for("piped"), "spike from stdin while it is open")
+    watch.send("not json, and no newline at the end")
+    assert watch.process.stdin is not None
+    watch.process.stdin.close()
+    assert watch.end(sig=None) == 0
+    assert watch.said("<stdin>:5-5"), watch.stderr
+
+
+def test_watch_refuses_stdin_twice() -> None:
+    watch = Watch("-", "-", stdin=True, wait_for_start=False)
+    assert watch.end(sig=None) == 2
+    assert watch.stderr[0].startswith("botistat: error: stdin (-) given more than once")
+
+
 # ------------------------------------------------------ 4. copy-truncate
 
 
