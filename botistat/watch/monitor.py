@@ -288,9 +288,11 @@ class LiveMonitor:
         """Alerts due now: a spike as soon as the open bucket crosses its threshold, and a
         resolution once ``cooldown`` closed buckets in a row stayed under theirs."""
         seconds = self.settings.bucket_seconds
+        # The open bucket is the one the clock is in, never that of the latest record: one
+        # record dated 2062 or 9999 carried it there, every later record was then "late", and
+        # the loop below ran over each bucket in between. A record ahead of the clock (the
+        # watcher keeps those a few minutes ahead: clock skew) waits in its bucket till then.
         open_id = int(now.timestamp()) // seconds
-        if self._latest is not None:
-            open_id = max(open_id, int(self._latest.timestamp()) // seconds)
         events: list[WatchEvent] = []
         if self._open is not None and open_id > self._open:
             for closed in range(self._open, open_id):

@@ -280,6 +280,58 @@ def test_watch_reads_a_file_rotated_onto_a_recycled_inode_from_its_first_line(
     assert len(skipped) == 2, watch.stderr
 
 
+# ------------------------------------------------------ 2. future-dated lines
+
+
+@pytest.mark.parametrize("year", [2062, 9999])
+@pytest.mark.parametrize("where", ["history", "appended"])
+def test_a_future_dated_line_is_skipped_and_named_and_alerts_go_on(
+    tmp_path: Path, watches: list[Watch], year: int, where: str
+) -> None:
+    log = tmp_path / "app.jsonl"
+    future = record("typo", "bot", datetime(year, 1, 1, tzinfo=UTC), 10)
+    log.write_text(seed() + (future if where == "history" else ""))
+    watch = Watch(str(log), *SETTINGS)
+    watches.append(watch)
+    if where == "appended":
+        append(log, future)
+    append(log, burst("after-the-typo"))
+    watch.wait_for(lambda: watch.spike_for("after-the-typo"), "spike after the future line")
+    watch.wait_for(lambda: watch.said(f"{log}:4"), "warning naming the future line")
+    assert watch.end() == 0
+    warning = next(line for line in watch.stderr if f"{log}:4" in line)
+    assert "skipped 1 record(s) dated in the future" in warning
+    assert f"{year}-01-01T00:00:00Z" in warning
+
+
+def test_a_far_future_record_does_not_carry_the_monitor_off() -> None:
+    from tests.test_watch import frame
+
+    monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=10, min_tokens=1000))
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    quiet = [
+        {"timestamp": now - timedelta(minutes=m), "role": "user", "conversation_id": "q"}
+        for m in range(8, 0, -1)
+    ]
+    monitor.add(frame(quiet))
+    monitor.add(
+        frame(
+            [
+                {
+                    "timestamp": datetime(9999, 12, 31, tzinfo=UTC),
+                    "role": "bot",
+                    "conversation_id": "typo",
+                }
+            ]
+        )
+    )
+    assert monitor.check(now) == []
+    spike = {"role": "bot", "conversation_id": "burst", "total_tokens": 50_000}
+    monitor.add(frame([{**spike, "timestamp": now + timedelta(seconds=70)}]))
+    events = monitor.check(now + timedelta(seconds=75))
+    assert [(e.kind, e.bucket_start) for e in events] == [("spike", now + timedelta(minutes=1))]
+
+
 # ------------------------------------------------------ 3. missing paths and standard input
 
 
