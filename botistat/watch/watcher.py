@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from botistat.core.config import Config
-from botistat.core.errors import BotistatError
+from botistat.core.errors import BotistatError, InputError
 from botistat.ingest.blocks import Block, peek_head, source_blocks
 from botistat.ingest.decoder import Decoded, SourceDecoder, format_of, sniff_format
-from botistat.ingest.follow import Chunk, Follower
+from botistat.ingest.follow import STDIN_PATH, Chunk, Follower
 from botistat.ingest.scan import scan_sources
 from botistat.ingest.sources import Format, Source, format_for
 from botistat.ingest.stats import IngestStats
@@ -83,6 +83,9 @@ class Watcher:
                 warnings += self._fold(chunk)
             except BotistatError as error:
                 warnings.append(f"{error.message()}; skipping what was appended")
+        followed = {*self._follower.paths, STDIN_PATH}
+        for path in [p for p in self._decoders if p not in followed]:
+            del self._decoders[path]  # rotated away or deleted: dated names would pile up
         return self._follower.take_warnings() + warnings
 
     def close(self) -> None:
@@ -124,7 +127,7 @@ class Watcher:
     def _fold(self, chunk: Chunk) -> list[str]:
         decoder = self._decoder(chunk)
         name = str(chunk.path)
-        skipped = self._stats.skipped_by_file.get(name, 0)
+        self._stats.skipped_by_file.pop(name, None)
         decoded = decoder.transform(Block(chunk.data, chunk.first_line))
         frame = decoder.accept(decoded)
         last = chunk.first_line + chunk.data.count(b"\n") - 1
@@ -137,7 +140,7 @@ class Watcher:
             where = _first_after(decoded, cap, name) or f"{name}:{chunk.first_line}-{last}"
             warnings.append(_future_warning(count, where))
         self._monitor.add(frame.select(COLUMNS))
-        newly = self._stats.skipped_by_file.get(name, 0) - skipped
+        newly = self._stats.skipped_by_file.pop(name, 0)
         if newly:
             warnings.insert(
                 0, f"skipped {newly} malformed line(s) in {name}:{chunk.first_line}-{last}"
@@ -153,8 +156,14 @@ class Watcher:
         decoder = SourceDecoder(source, fmt, self._config, self._stats, list(COLUMNS))
         if fmt in ("csv", "tsv") and not chunk.fresh:
             # Followed from the end: the header is the file's first line.
-            with chunk.path.open("rb") as handle:
-                decoder.decode(Block(handle.readline(), 1))
+            try:
+                with chunk.path.open("rb") as handle:
+                    header = handle.readline()
+            except OSError as error:
+                raise InputError(
+                    f"cannot read the header: {error.strerror}", source.name
+                ) from error
+            decoder.decode(Block(header, 1))
         self._decoders[chunk.path] = decoder
         return decoder
 

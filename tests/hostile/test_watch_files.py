@@ -493,6 +493,24 @@ def test_the_follower_keeps_at_most_its_handles_open(tmp_path: Path) -> None:
     assert follower.open_handles == 0
 
 
+# ------------------------------------------------------ 6. state that grows with files seen
+
+
+def test_the_watcher_forgets_files_that_are_gone(tmp_path: Path) -> None:
+    monitor = LiveMonitor(MonitorSettings(bucket_seconds=60))
+    watcher = Watcher([str(tmp_path)], Config(), monitor)
+    watcher.start(backfill_since=None)
+    for day in range(20):
+        path = tmp_path / f"app-{day:02}.jsonl"
+        path.write_text(record("c", "user", datetime.now(UTC)) + "not json\n")
+        assert len(watcher.poll()) == 1
+        path.unlink()
+    watcher.poll()
+    # One decoder per file followed, not one per file ever seen (dated names pile up).
+    assert len(watcher._decoders) <= 1
+    watcher.close()
+
+
 # ------------------------------------------------------ and what turned up on the way
 
 
