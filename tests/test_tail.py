@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from botistat.ingest.follow import Chunk, Follower
@@ -130,3 +133,42 @@ def test_rotated_to_a_watched_name_is_not_read_again(tmp_path: Path) -> None:
     assert sorted(lines_of(follower.poll())) == ["3", "late"]
     append(tmp_path / "app-2026-11-25.jsonl", "later\n")
     assert lines_of(follower.poll()) == ["later"]
+
+
+def test_a_file_followed_from_its_end_is_not_fresh(tmp_path: Path) -> None:
+    # A fresh chunk starts a file: a CSV's first appended row would be taken for its header.
+    log = tmp_path / "a.csv"
+    log.write_text("timestamp,role\n2026-11-25T12:00:00Z,user\n")
+    follower = Follower([str(log)])
+    follower.start()
+    append(log, "2026-11-25T12:00:01Z,bot\n")
+    chunks = follower.poll()
+    assert lines_of(chunks) == ["2026-11-25T12:00:01Z,bot"]
+    assert (chunks[0].first_line, chunks[0].fresh) == (3, False)
+
+
+def test_standard_input_is_read_as_it_comes_and_ends_with_its_last_line() -> None:
+    read, write = os.pipe()
+    follower = Follower(["-"], stdin=read)
+    follower.start()
+    os.write(write, b"1\n2 and half")
+    assert lines_of(poll_until(follower, lambda chunks: bool(chunks))) == ["1"]
+    assert not follower.finished
+    os.write(write, b"\n3 without a newline")
+    os.close(write)
+    chunks = poll_until(follower, lambda _: follower.finished)
+    assert lines_of(chunks) == ["2 and half", "3 without a newline"]
+    assert chunks[0].path.name == "<stdin>"
+    assert chunks[0].first_line == 2
+    os.close(read)
+
+
+def poll_until(follower: Follower, done: Callable[[list[Chunk]], bool]) -> list[Chunk]:
+    """Poll until ``done`` says so of what came (standard input's reader is a thread)."""
+    chunks: list[Chunk] = []
+    deadline = time.monotonic() + 10
+    while not done(chunks):
+        assert time.monotonic() < deadline, f"still waiting, after {chunks}"
+        chunks += follower.poll()
+        time.sleep(0.01)
+    return chunks

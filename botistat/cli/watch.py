@@ -151,14 +151,23 @@ def watch(
             sinks.append(HookSink("webhook", webhook_hook(webhook)))
         watcher = Watcher(paths, settings, monitor, input_format.source_format)
         history = monitor.history_span()
-        watcher.start(backfill_since=datetime.now(UTC) - history if backfill else None)
+        for message in watcher.start(
+            backfill_since=datetime.now(UTC) - history if backfill else None
+        ):
+            warn(message)
         print(
-            f"botistat: watching {len(watcher.files)} file(s); "
+            f"botistat: watching {_inputs(len(watcher.files), watcher.reads_stdin)}; "
             f"buckets of {spikes.bucket_seconds}s, baseline of {spikes.window}",
             file=sys.stderr,
             flush=True,
         )
         _run(watcher, monitor, sinks, poll, live=chosen is WatchFormat.live)
+
+
+def _inputs(files: int, stdin: bool) -> str:
+    """``3 file(s)``, ``standard input``, or both."""
+    named = [f"{files} file(s)"] if files or not stdin else []
+    return " and ".join([*named, "standard input"] if stdin else named)
 
 
 def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: bool) -> None:
@@ -187,11 +196,14 @@ def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: boo
                     sink.send(document)
             if display is not None:
                 display.update(live_view(monitor, len(watcher.files), shown), refresh=True)
+            if watcher.finished:  # standard input ended: its last events are out
+                code = int(ExitCode.OK)
+                break
             time.sleep(poll)
     except _StopRequestedError:
-        code = ExitCode.OK
+        code = int(ExitCode.OK)
     except KeyboardInterrupt:
-        code = 130  # type: ignore[assignment]
+        code = 130
     finally:
         signal.signal(signal.SIGTERM, previous)
         if display is not None:

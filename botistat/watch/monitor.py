@@ -131,6 +131,18 @@ def bucket_document(bucket: BucketValues, seconds: int) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Held:
+    """Rows the monitor holds: bucket partials not yet closed, open conversations' carried
+    turns, and recent merged messages."""
+
+    buckets: int
+    replies: int
+    contributors: int
+    conversations: int
+    messages: int
+
+
 @dataclass
 class _Active:
     started: datetime
@@ -184,10 +196,13 @@ class LiveMonitor:
         self._messages: pl.DataFrame | None = None
         self._histories = {metric: History(settings.detector(metric)) for metric in METRICS}
         self._active: dict[str, _Active] = {}
-        #: The open bucket (its index since the epoch); buckets before it are closed.
+        #: The open bucket (its index since the epoch): the one the clock is in.
         self._open: int | None = None
         #: The first bucket with data: earlier buckets are unknown, not empty (warm-up).
         self._first: int | None = None
+        #: The next bucket to close (None before any data): buckets before it have been judged
+        #: and pushed onto the histories; a record of one of them comes too late.
+        self._next: int | None = None
         self._latest: datetime | None = None
         self._recent: deque[BucketValues] = deque(maxlen=max(settings.window, 1))
         self._closed: list[BucketValues] = []
@@ -208,13 +223,15 @@ class LiveMonitor:
         missing = [name for name in COLUMNS if name not in frame.columns]
         frame = frame.with_columns(pl.lit(None, schema[name]).alias(name) for name in missing)
         seconds = self.settings.bucket_seconds
-        if self._open is not None:
-            # A closed bucket has been judged and dropped: its records come too late.
-            opened = _start(self._open, seconds)
-            late = frame.filter(pl.col("timestamp") < opened)
+        if self._next is not None:
+            # A closed bucket has been judged and dropped: its records come too late. (Records
+            # of buckets not yet closed are taken, however old: the history a file holds when
+            # it appears.)
+            unjudged = _start(self._next, seconds)
+            late = frame.filter(pl.col("timestamp") < unjudged)
             if not late.is_empty():
                 self.late += late.height
-                frame = frame.filter(pl.col("timestamp") >= opened)
+                frame = frame.filter(pl.col("timestamp") >= unjudged)
                 if frame.is_empty():
                     return
         earliest, latest = frame["timestamp"].min(), frame["timestamp"].max()
@@ -223,6 +240,8 @@ class LiveMonitor:
         first = _index(earliest, seconds)
         if first is not None and (self._first is None or first < self._first):
             self._first = first
+        if first is not None and self._next is None:
+            self._next = first
         retracted = None
         if self.settings.merge_messages:
             frame, retracted = self._merge_messages(frame)
@@ -303,15 +322,17 @@ class LiveMonitor:
         """Alerts due now: a spike as soon as the open bucket crosses its threshold, and a
         resolution once ``cooldown`` closed buckets in a row stayed under theirs."""
         seconds = self.settings.bucket_seconds
+        # The open bucket is the one the clock is in, never that of the latest record: one
+        # record dated 2062 or 9999 carried it there, every later record was then "late", and
+        # the loop below ran over each bucket in between. A record ahead of the clock (the
+        # watcher keeps those a few minutes ahead: clock skew) waits in its bucket till then.
         open_id = int(now.timestamp()) // seconds
-        if self._latest is not None:
-            open_id = max(open_id, int(self._latest.timestamp()) // seconds)
         events: list[WatchEvent] = []
-        if self._first is not None:
-            # Buckets before the first with data are unknown, not empty: never closed.
-            first = self._first if self._open is None else max(self._open, self._first)
-            for closed in self._closing(first, open_id):
+        # Buckets before the first with data are unknown, not empty: never closed.
+        if self._next is not None and open_id > self._next:
+            for closed in self._closing(self._next, open_id):
                 events += self._close(closed)
+            self._next = open_id
         self._open = open_id
         current = self._bucket(open_id)
         for metric in METRICS:
@@ -329,14 +350,16 @@ class LiveMonitor:
         return events
 
     def finish(self) -> list[WatchEvent]:
-        """Close every bucket, the open one included (the end of a replay)."""
-        if self._first is None:
+        """Close every bucket with data, the open one included (the end of a replay)."""
+        if self._next is None or self._latest is None:
             return []
-        opened = self._open if self._open is not None else self._first
+        last = int(self._latest.timestamp()) // self.settings.bucket_seconds
+        if self._open is not None:
+            last = max(last, self._open)
         events = []
-        for closed in self._closing(max(opened, self._first), opened + 1):
+        for closed in self._closing(self._next, last + 1):
             events += self._close(closed)
-        self._open = opened + 1
+        self._next = self._open = last + 1
         return events
 
     def _closing(self, first: int, open_id: int) -> list[int]:
@@ -463,9 +486,18 @@ class LiveMonitor:
 
     def held_buckets(self) -> int:
         """How many buckets' partials are held (the open one, and any not yet closed)."""
-        if self._partials is None:
-            return 0
-        return self._partials.volume.get_column(BUCKET).n_unique()
+        return self.held().buckets
+
+    def held(self) -> Held:
+        """What the monitor holds between batches (what its memory grows with)."""
+        parts = self._partials
+        return Held(
+            buckets=0 if parts is None else parts.volume.get_column(BUCKET).n_unique(),
+            replies=0 if parts is None else parts.replies.height,
+            contributors=0 if parts is None else parts.contributors.height,
+            conversations=self.conversations,
+            messages=0 if self._messages is None else self._messages.height,
+        )
 
     @property
     def conversations(self) -> int:
