@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -39,8 +40,22 @@ def presets() -> None:
     for preset in PRESETS.values():
         print(f"{preset.name}  ({preset.shape}s)  {preset.description}")
         print(f"  documented at: {preset.source}")
-        mapping = ", ".join(f"{name} <- {path}" for name, path in preset.fields.items())
-        print(f"  maps: {mapping}")
+        print(f"  maps: {_mapping_text(preset.fields)}")
         if preset.failed_statuses:
             print(f"  failure statuses: {', '.join(preset.failed_statuses)}")
+        if preset.limits:
+            print(f"  limits: {preset.limits}")
         print()
+
+
+def _mapping_text(fields: Mapping[str, str]) -> str:
+    """``name <- path`` for each field; the parts of a composite message id as one list."""
+    from botistat.core.schema import MESSAGE_ID_PARTS
+
+    shown = [f"{name} <- {path}" for name, path in fields.items() if name not in MESSAGE_ID_PARTS]
+    parts = [fields[part] for part in MESSAGE_ID_PARTS if part in fields]
+    if len(parts) == 1:
+        shown.append(f"message_id <- {parts[0]}")
+    elif parts:
+        shown.append(f"message_id <- [{', '.join(parts)}]")
+    return ", ".join(shown)

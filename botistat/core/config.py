@@ -226,6 +226,9 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
     record = _record(section.get("record"), preset, "record", where)
 
     roles = dict(DEFAULT_ROLES)
+    if preset is not None:  # the format's own words, beside the usual ones
+        for role, words in preset.roles.items():
+            roles[role] = tuple(dict.fromkeys(roles[role] + words))
     for key, value in _mapping(section.get("roles", {}), "roles", where).items():
         if key not in (ROLE_USER, ROLE_BOT):
             _unknown_key(f"roles.{key}", (ROLE_USER, ROLE_BOT), where)
@@ -306,6 +309,9 @@ def _fields(value: Any, preset: Preset | None, key: str, where: str) -> Mapping[
     for name, path in _mapping(value, key, where).items():
         if name not in FIELDS:
             _unknown_key(f"{key}.{name}", FIELDS, where)
+        if name == "message_id":  # the config's id replaces the preset's whole, not part by part
+            for part in MESSAGE_ID_PARTS:
+                fields.pop(part, None)
         if name == "message_id" and isinstance(path, list):
             fields.update(_message_id_parts(path, f"{key}.{name}", where))
             continue
