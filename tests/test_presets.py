@@ -129,6 +129,9 @@ def test_inspect_suggests_a_mapping_that_reads_like_the_preset(
         for key in ("messages", "tokens", "errors"):
             assert suggested_report[key] == preset_report[key]
         return
+    # Told apart only by the preset named.
+    assert suggested_report["input"].pop("preset") is None
+    assert preset_report["input"].pop("preset") == name
     assert suggested_report == preset_report
 
 
@@ -290,6 +293,8 @@ def test_claude_code_projects_folder(cli: CliRunner, tmp_path: Path) -> None:
     summary = doc["input"]
     assert (summary["files"], summary["records"], summary["ignored"]) == (3, 9, 10)
     assert (summary["skipped"], summary["merged"], summary["skipped_files"]) == (0, 2, [])
+    assert summary["preset"] == "claude-code"
+    assert summary["preset_detected_from"] is None
     replies = doc["response_ms"]
     assert replies["count"] == 3
     assert replies["avg"] == pytest.approx((11086 + 8175 + 1618) / 3)

@@ -218,6 +218,8 @@ PRESETS: Final[dict[str, Preset]] = {
         ),
     )
 }
+#: ``--preset none`` (or ``preset: none``): no preset, and none detected from the logs.
+NO_PRESET: Final = "none"
 
 
 def preset_named(name: str) -> Preset | None:
