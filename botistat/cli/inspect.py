@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,23 +12,30 @@ from botistat.cli.common import user_errors, warn
 
 
 def inspect(
-    file: Annotated[Path, typer.Argument(help="A log file (JSON Lines or CSV, maybe .gz).")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A log file (JSON Lines or CSV, maybe .gz), a directory (a sample across "
+            "its files), a glob, or - for stdin.",
+            show_default=False,
+        ),
+    ],
     sample: Annotated[int, typer.Option(min=1, help="Records to read.")] = 1000,
 ) -> None:
     """Show the fields of a log and suggest a mapping, printed as a ready config file.
 
     The field list is printed as YAML comments, so the whole output can be saved as
-    botistat.yaml: botistat inspect app.jsonl > botistat.yaml
+    botistat.yaml: botistat inspect app.jsonl > botistat.yaml. Logs of a known format get
+    its preset.
     """
     with user_errors():
-        from botistat.core.errors import InputError
-        from botistat.ingest.inspect import inspect_file, inspection_text
+        from botistat.ingest.inspect import inspect_path, inspection_text
 
-        if not file.is_file():
-            raise InputError("no such file", str(file))
-        inspection = inspect_file(file, sample)
+        inspection = inspect_path(path, sample)
         if inspection.sample.skipped:
-            warn(f"{file}: {inspection.sample.summary()}")
+            warn(f"{path}: {inspection.sample.summary()}")
+        for name, reason in inspection.sample.unreadable:
+            warn(f"skipped file {name}: {reason}")
         sys.stdout.write(inspection_text(inspection))
 
 
