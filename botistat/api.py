@@ -21,11 +21,12 @@ from pathlib import Path
 
 from botistat.core.config import Config, load_config, parse_config, validate_timezone
 from botistat.core.errors import ConfigError
-from botistat.core.model import Comparison, Report
+from botistat.core.model import Comparison, InputSummary, Report
 from botistat.core.pricing import ModelPrice, PriceBook
 from botistat.core.schema import GROUP_KEYS
 from botistat.core.timerange import named_range, parse_span, parse_time, previous_period
 from botistat.engine.local import report_from_scan
+from botistat.ingest.sources import Source
 from botistat.report.options import ReportOptions, SpikeOptions
 
 
@@ -120,7 +121,10 @@ def build_report(
     for the defaults (no config file is looked for). The keyword options mean what the
     ``report`` command's options of the same name mean (``since``/``until`` take ISO times,
     dates or spans such as ``7d``; ``bucket`` is the timeline's and the spikes' time bucket,
-    such as ``5m``). Raises :class:`~botistat.core.errors.BotistatError` for
+    such as ``5m``). When neither ``config`` nor ``preset`` says how to read the logs, a
+    known format is recognised from the first records of the first input and its preset used
+    (``report.input.preset``, ``report.input.preset_detected_from``); ``preset="none"`` turns
+    that off. Raises :class:`~botistat.core.errors.BotistatError` for
     anything the caller can fix (a bad path, a bad option, malformed input with ``strict``).
     """
     settings = _settings(config, preset)
@@ -160,6 +164,7 @@ def make_report(
     budget = parse_size(request.memory_budget) if request.memory_budget else default_memory_budget()
     since, until = _period(request, settings.timezone)
     sources = resolve_sources(request.paths, request.input_format)
+    settings = detected_settings(settings, sources)
     options = ReportOptions(
         by=request.by,
         top=request.top,
@@ -197,7 +202,53 @@ def make_report(
             prices,
         )
         report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
-    return report
+    return _with_preset(report, settings)
+
+
+def detected_settings(settings: Config, sources: list[Source]) -> Config:
+    """``settings`` with the preset the inputs are written in, when nothing in them says how
+    to read the logs and the first input's head shows a known format (see
+    :mod:`botistat.ingest.detect`); else ``settings`` unchanged."""
+    from botistat.core.presets import PRESETS
+    from botistat.ingest.detect import detect_preset
+
+    if not settings.detects_preset:
+        return settings
+    found = detect_preset(sources)
+    if found is None:
+        return settings
+    return settings.with_preset(PRESETS[found.preset], found.source)
+
+
+def detected_settings_for(
+    paths: Sequence[str], settings: Config, input_format: str | None = None
+) -> Config:
+    """:func:`detected_settings` for paths as given (``watch``): paths that do not resolve
+    (yet) tell nothing, and whoever reads them reports why."""
+    from botistat.core.errors import InputError
+    from botistat.ingest import resolve_sources
+
+    if not settings.detects_preset:
+        return settings
+    try:
+        sources = resolve_sources(list(paths), input_format)
+    except InputError:
+        return settings
+    return detected_settings(settings, sources)
+
+
+def _with_preset(report: Report, settings: Config) -> Report:
+    """The report, saying which preset read it and whether it was detected."""
+
+    def told(summary: InputSummary) -> InputSummary:
+        return replace(
+            summary, preset=settings.preset, preset_detected_from=settings.preset_detected_from
+        )
+
+    previous = report.previous
+    if previous is not None:
+        previous = replace(previous, input=told(previous.input))
+    return replace(report, input=told(report.input), previous=previous)
 
 
 def _settings(config: Config | str | os.PathLike[str] | None, preset: str | None) -> Config:

@@ -78,6 +78,7 @@ def check(
     with user_errors():
         from botistat.api import PeriodRequest, ReportRequest
         from botistat.cli.common import run_report
+        from botistat.cli.report import announce_preset
         from botistat.core.config import load_settings
         from botistat.render.check import (
             check_section,
@@ -110,7 +111,9 @@ def check(
             memory_budget=memory_budget,
             period=PeriodRequest(range_name, tz),
         )
-        result = evaluate(thresholds, run_report(request, settings), allow_empty=allow_empty)
+        report = run_report(request, settings)
+        announce_preset(report.input.preset, report.input.preset_detected_from)
+        result = evaluate(thresholds, report, allow_empty=allow_empty)
 
         if fmt is CheckFormat.json:
             text = render_check_json(result)

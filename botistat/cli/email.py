@@ -81,6 +81,7 @@ def email(
     with user_errors():
         from botistat.api import PeriodRequest, ReportRequest
         from botistat.cli.common import run_report
+        from botistat.cli.report import announce_preset
         from botistat.core.config import load_settings
         from botistat.mail.delivery import (
             build_message,
@@ -118,6 +119,7 @@ def email(
             period=PeriodRequest(range_name, tz, compare is not None),
         )
         report = run_report(request, settings)
+        announce_preset(report.input.preset, report.input.preset_detected_from)
         summary = summarize(report, mail.name, _breaches(settings, report))
         message = build_message(
             report,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -12,23 +12,30 @@ from botistat.cli.common import user_errors, warn
 
 
 def inspect(
-    file: Annotated[Path, typer.Argument(help="A log file (JSON Lines or CSV, maybe .gz).")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A log file (JSON Lines or CSV, maybe .gz), a directory (a sample across "
+            "its files), a glob, or - for stdin.",
+            show_default=False,
+        ),
+    ],
     sample: Annotated[int, typer.Option(min=1, help="Records to read.")] = 1000,
 ) -> None:
     """Show the fields of a log and suggest a mapping, printed as a ready config file.
 
     The field list is printed as YAML comments, so the whole output can be saved as
-    botistat.yaml: botistat inspect app.jsonl > botistat.yaml
+    botistat.yaml: botistat inspect app.jsonl > botistat.yaml. Logs of a known format get
+    its preset.
     """
     with user_errors():
-        from botistat.core.errors import InputError
-        from botistat.ingest.inspect import inspect_file, inspection_text
+        from botistat.ingest.inspect import inspect_path, inspection_text
 
-        if not file.is_file():
-            raise InputError("no such file", str(file))
-        inspection = inspect_file(file, sample)
+        inspection = inspect_path(path, sample)
         if inspection.sample.skipped:
-            warn(f"{file}: {inspection.sample.summary()}")
+            warn(f"{path}: {inspection.sample.summary()}")
+        for name, reason in inspection.sample.unreadable:
+            warn(f"skipped file {name}: {reason}")
         sys.stdout.write(inspection_text(inspection))
 
 
@@ -39,8 +46,22 @@ def presets() -> None:
     for preset in PRESETS.values():
         print(f"{preset.name}  ({preset.shape}s)  {preset.description}")
         print(f"  documented at: {preset.source}")
-        mapping = ", ".join(f"{name} <- {path}" for name, path in preset.fields.items())
-        print(f"  maps: {mapping}")
+        print(f"  maps: {_mapping_text(preset.fields)}")
         if preset.failed_statuses:
             print(f"  failure statuses: {', '.join(preset.failed_statuses)}")
+        if preset.limits:
+            print(f"  limits: {preset.limits}")
         print()
+
+
+def _mapping_text(fields: Mapping[str, str]) -> str:
+    """``name <- path`` for each field; the parts of a composite message id as one list."""
+    from botistat.core.schema import MESSAGE_ID_PARTS
+
+    shown = [f"{name} <- {path}" for name, path in fields.items() if name not in MESSAGE_ID_PARTS]
+    parts = [fields[part] for part in MESSAGE_ID_PARTS if part in fields]
+    if len(parts) == 1:
+        shown.append(f"message_id <- {parts[0]}")
+    elif parts:
+        shown.append(f"message_id <- [{', '.join(parts)}]")
+    return ", ".join(shown)

@@ -154,7 +154,8 @@ PresetOption = Annotated[
     typer.Option(
         "--preset",
         help="A ready mapping for a known log format (see: botistat presets). "
-        "The config's own fields: still win.",
+        "The config's own fields: still win. Default: the config's preset:, else one "
+        "detected from the logs when the config maps no fields; none turns detection off.",
         show_default=False,
     ),
 ]

@@ -9,7 +9,13 @@ from typing import Annotated
 
 import typer
 
-from botistat.cli.common import is_terminal, terminal_width, user_errors, write_output
+from botistat.cli.common import (
+    PROGRAM,
+    is_terminal,
+    terminal_width,
+    user_errors,
+    write_output,
+)
 from botistat.cli.options import (
     BucketOption,
     ByOption,
@@ -113,10 +119,21 @@ def report(
             period=PeriodRequest(range_name, tz, compare is not None),
         )
         result = run_report(request, load_settings(config, preset))
+        announce_preset(result.input.preset, result.input.preset_detected_from)
         chosen = _output_format(fmt, output)
         to_terminal = output is None and is_terminal(sys.stdout)
         terminal = Terminal(color=to_terminal, width=terminal_width() if to_terminal else 100)
         write_output(render(result, chosen, terminal), output)
+
+
+def announce_preset(preset: str | None, detected_from: str | None) -> None:
+    """One line on stderr when the preset was chosen from the logs' shape, not asked for."""
+    if preset is not None and detected_from is not None:
+        print(
+            f"{PROGRAM}: using preset {preset} (detected from {detected_from}); "
+            "--preset none turns this off",
+            file=sys.stderr,
+        )
 
 
 def _output_format(fmt: OutputFormat | None, output: Path | None) -> str:

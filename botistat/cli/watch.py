@@ -113,13 +113,16 @@ def watch(
     Ctrl-C stops it (exit 130), as does SIGTERM (exit 0).
     """
     with user_errors():
-        from botistat.api import SpikeRequest, price_book, spike_options
+        from botistat.api import SpikeRequest, detected_settings_for, price_book, spike_options
+        from botistat.cli.report import announce_preset
         from botistat.core.config import load_settings
         from botistat.watch.monitor import LiveMonitor, MonitorSettings
         from botistat.watch.sinks import HookSink, JsonLinesSink, Sink, exec_hook, webhook_hook
         from botistat.watch.watcher import Watcher
 
         settings = load_settings(config, preset)
+        settings = detected_settings_for(paths, settings, input_format.source_format)
+        announce_preset(settings.preset, settings.preset_detected_from)
         spikes = spike_options(
             SpikeRequest(bucket, window, sensitivity, min_ratio, min_tokens), settings, "5m"
         )

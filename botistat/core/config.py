@@ -17,7 +17,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botistat.core.errors import ConfigError
-from botistat.core.presets import PRESETS, SHAPES, Preset, preset_named
+from botistat.core.presets import NO_PRESET, PRESETS, SHAPES, Preset, preset_named
 from botistat.core.schema import FIELDS, MESSAGE_ID_PARTS, ROLE_BOT, ROLE_USER
 
 CONFIG_FILENAME: Final = "botistat.yaml"
@@ -141,6 +141,42 @@ class Config:
     #: Model name or glob -> USD per 1M tokens (input, output, cache_read, cache_write).
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     path: Path | None = None
+    #: False when the config (or ``--preset``) says how to read the logs, ``--preset none``
+    #: included: then no preset is chosen from the logs' shape.
+    auto_preset: bool = True
+    #: The input the preset was recognised in, when it was chosen from the logs' shape.
+    preset_detected_from: str | None = None
+
+    @property
+    def detects_preset(self) -> bool:
+        """Whether a preset may be chosen from the logs: nothing says how to read them (a
+        Config built in code with its own fields counts as saying so)."""
+        return (
+            self.auto_preset
+            and self.preset is None
+            and not self.sources
+            and self.record == "message"
+            and self.fields == default_fields()
+        )
+
+    def with_preset(self, preset: Preset, detected_from: str | None = None) -> Config:
+        """These settings read with ``preset``, as if the config had named it."""
+        return replace(
+            self,
+            fields=_fields({}, preset, "fields", preset.name),
+            record=preset.shape,
+            failed_statuses=tuple(dict.fromkeys(self.failed_statuses + preset.failed_statuses)),
+            # Added to the configured words: a config's roles: still count.
+            roles=MappingProxyType(
+                {
+                    role: tuple(dict.fromkeys(words + preset.roles.get(role, ())))
+                    for role, words in self.roles.items()
+                }
+            ),
+            preset=preset.name,
+            auto_preset=False,
+            preset_detected_from=detected_from,
+        )
 
     @property
     def merges_messages(self) -> bool:
@@ -224,8 +260,15 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
         preset = _preset(section.get("preset"), "preset", where)
     fields = _fields(section.get("fields", {}), preset, "fields", where)
     record = _record(section.get("record"), preset, "record", where)
+    # Any of these says how the logs are to be read: no preset is then guessed from them.
+    told = preset_name is not None or any(
+        key in section for key in ("preset", "fields", "record", "sources")
+    )
 
     roles = dict(DEFAULT_ROLES)
+    if preset is not None:  # the format's own words, beside the usual ones
+        for role, words in preset.roles.items():
+            roles[role] = tuple(dict.fromkeys(roles[role] + words))
     for key, value in _mapping(section.get("roles", {}), "roles", where).items():
         if key not in (ROLE_USER, ROLE_BOT):
             _unknown_key(f"roles.{key}", (ROLE_USER, ROLE_BOT), where)
@@ -278,16 +321,21 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
         sources=sources,
         prices=prices,
         path=path,
+        auto_preset=not told,
     )
 
 
 def _preset(value: Any, key: str, where: str) -> Preset | None:
-    if value is None:
+    """The preset named, or None for none (``none`` also turns off choosing one from the
+    logs: see :attr:`Config.auto_preset`)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == NO_PRESET):
         return None
     found = preset_named(value) if isinstance(value, str) else None
     if found is None:
         raise ConfigError(
-            f"unknown preset {value!r} in {key}", where, f"presets: {', '.join(PRESETS)}"
+            f"unknown preset {value!r} in {key}",
+            where,
+            f"presets: {', '.join(PRESETS)}, or {NO_PRESET}",
         )
     return found
 
@@ -306,6 +354,9 @@ def _fields(value: Any, preset: Preset | None, key: str, where: str) -> Mapping[
     for name, path in _mapping(value, key, where).items():
         if name not in FIELDS:
             _unknown_key(f"{key}.{name}", FIELDS, where)
+        if name == "message_id":  # the config's id replaces the preset's whole, not part by part
+            for part in MESSAGE_ID_PARTS:
+                fields.pop(part, None)
         if name == "message_id" and isinstance(path, list):
             fields.update(_message_id_parts(path, f"{key}.{name}", where))
             continue

@@ -202,6 +202,10 @@ class InputSummary:
     invalid_examples: tuple[str, ...] = ()
     #: Inputs that could not be read (whole, or from some point on): (file, reason).
     skipped_files: tuple[tuple[str, str], ...] = ()
+    #: The preset the logs were read with, if any.
+    preset: str | None = None
+    #: The input it was recognised in, when it was chosen from the logs' shape.
+    preset_detected_from: str | None = None
 
     @property
     def invalid(self) -> int:

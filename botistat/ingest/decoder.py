@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 BlockParser = Callable[[Block], ParsedBlock]
+#: Why a record with an API error and no timestamp is skipped.
+UNPLACED: Final = "API error without a timestamp"
 #: Raw fields the parsers first try to read as integers.
 COUNT_FIELDS: Final = (*TOKEN_FIELDS, *CACHE_FIELDS)
 
@@ -75,7 +77,10 @@ class SourceDecoder:
         self._required = ("timestamp",) if self._exchange else REQUIRED_FIELDS
         self._present = dict.fromkeys(self._required, 0)
         computed = {"latency_ms", "exchange"}
-        self._typed = sorted((set(self.columns) | set(REQUIRED_FIELDS)) - computed)
+        # The error flag tells why a record without a timestamp is skipped, whatever the
+        # query reads.
+        wanted = set(self.columns) | set(REQUIRED_FIELDS) | {"error"}
+        self._typed = sorted(wanted - computed)
         self._raw_fields = raw_fields_for(self._typed, self.config)
         if self._exchange:
             self._raw_fields |= set(LATENCY_FIELDS)
@@ -132,7 +137,7 @@ class SourceDecoder:
         self._skip(decoded.parsed.bad)
         raw, frame = decoded.raw, decoded.frame
         invalid, ignored = frame.select((~_message() & ~_ignored()).sum(), _ignored().sum()).row(0)
-        self._count_present(raw, frame, ignored)
+        self._count_present(raw, frame, ignored, _unplaced(raw, frame) if invalid else None)
         if invalid:
             self._skip_invalid_rows(decoded)
         if decoded.problems is not None:
@@ -155,15 +160,27 @@ class SourceDecoder:
         except csv.Error as exc:
             raise InputError(f"unreadable CSV: {exc}", self.source.name) from exc
 
-    def _count_present(self, raw: pl.DataFrame, frame: pl.DataFrame, ignored: int) -> None:
+    def _count_present(
+        self,
+        raw: pl.DataFrame,
+        frame: pl.DataFrame,
+        ignored: int,
+        unplaced: pl.Series | None,
+    ) -> None:
         """How often the required fields were present, in records that are not ignored (a
-        summary line without a timestamp says nothing about the messages)."""
-        rows = raw.height - ignored
+        summary line without a timestamp says nothing about the messages) nor failures
+        without a time (a file of failed batch requests is still a log of this kind)."""
+        counted = None
+        if ignored:
+            counted = frame.select(~_ignored()).to_series()
+        if unplaced is not None:
+            counted = ~unplaced if counted is None else counted & ~unplaced
+        rows = raw.height if counted is None else int(counted.sum())
         self._rows += rows
         for name in self._required:
             column = raw.get_column(name)
-            if ignored:
-                column = column.filter(frame.select(~_ignored()).to_series())
+            if counted is not None:
+                column = column.filter(counted)
             self._present[name] += rows - column.null_count()
 
     def finish(self) -> None:
@@ -222,14 +239,21 @@ class SourceDecoder:
         import polars as pl
 
         reason = (
-            pl.when(pl.col("raw_ts").is_null())
+            pl.when(pl.col("unplaced"))
+            .then(pl.lit(UNPLACED))
+            .when(pl.col("raw_ts").is_null())
             .then(pl.lit("missing timestamp"))
             .when(pl.col("timestamp").is_null())
             .then(pl.lit("unreadable timestamp ") + pl.col("raw_ts").str.slice(0, 40))
             .otherwise(pl.lit("missing role"))
         )
         reasons = (
-            pl.DataFrame({"raw_ts": decoded.raw.get_column("timestamp")})
+            pl.DataFrame(
+                {
+                    "raw_ts": decoded.raw.get_column("timestamp"),
+                    "unplaced": _unplaced(decoded.raw, decoded.frame),
+                }
+            )
             .with_columns(decoded.frame.select("timestamp", "role"))
             .with_row_index("row")
             .filter(~_message() & ~_ignored())
@@ -240,6 +264,14 @@ class SourceDecoder:
             return
         lines = decoded.parsed.row_lines()
         self._skip([BadLine(lines[row], text) for row, text in reasons.iter_rows()])
+
+
+def _unplaced(raw: pl.DataFrame, frame: pl.DataFrame) -> pl.Series:
+    """Records that carry an API error but no timestamp at all (the lines of an OpenAI Batch
+    error file): failures botistat cannot place in time, so skipped with their own reason."""
+    no_time = raw.get_column("timestamp").is_null()
+    errored = frame.get_column("error").fill_null(False)
+    return (no_time & errored & ~frame.select(_ignored()).to_series()).alias("unplaced")
 
 
 def _ignored() -> pl.Expr:

@@ -77,15 +77,17 @@ def field_exprs(config: Config) -> dict[str, tuple[str, pl.Expr]]:
 
 
 def message_id_expr(config: Config) -> pl.Expr | None:
-    """The message id: the mapped id fields joined, null when all are missing; None when the
-    config maps no id field."""
+    """The message id: the mapped id fields joined, those missing left out, null when the
+    first is missing (it names the message, the others only tell its repeats apart: a user
+    line with a session id and no message id of its own is no repeat of anything); None when
+    the config maps no id field."""
     import polars as pl
 
     parts = [p for p in MESSAGE_ID_PARTS if p in config.fields]
     if not parts:
         return None
     return (
-        pl.when(pl.any_horizontal(_clean(pl.col(p)).is_not_null() for p in parts))
+        pl.when(_clean(pl.col(parts[0])).is_not_null())
         .then(
             pl.concat_str([_clean(pl.col(p)) for p in parts], separator="\x1f", ignore_nulls=True)
         )

@@ -110,6 +110,8 @@ def input_document(summary: InputSummary) -> dict[str, Any]:
         "skipped_files": [
             {"file": file, "reason": reason} for file, reason in summary.skipped_files
         ],
+        "preset": summary.preset,
+        "preset_detected_from": summary.preset_detected_from,
     }
 
 
