@@ -224,7 +224,8 @@ def detected_settings_for(
     paths: Sequence[str], settings: Config, input_format: str | None = None
 ) -> Config:
     """:func:`detected_settings` for paths as given (``watch``): paths that do not resolve
-    (yet) tell nothing, and whoever reads them reports why."""
+    (yet) tell nothing, and whoever reads them reports why; nor does standard input, whose
+    first line a watch may wait for indefinitely (peeking at it would block the start)."""
     from botistat.core.errors import InputError
     from botistat.ingest import resolve_sources
 
@@ -234,7 +235,7 @@ def detected_settings_for(
         sources = resolve_sources(list(paths), input_format)
     except InputError:
         return settings
-    return detected_settings(settings, sources)
+    return detected_settings(settings, [source for source in sources if not source.is_stdin])
 
 
 def _with_preset(report: Report, settings: Config) -> Report:
