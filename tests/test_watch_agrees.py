@@ -243,3 +243,23 @@ def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["tokens"] for line in lines if line["event"] == "bucket"] == [7]
+
+
+def test_a_followed_file_named_twice_is_followed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``watch logs /abs/logs/x.jsonl`` follows x once, as a report reads it once (both
+    spellings of the file were followed, and each appended line counted twice)."""
+    from botistat.ingest.follow import Follower
+
+    monkeypatch.chdir(tmp_path)
+    log = write_jsonl(tmp_path / "logs" / "x.jsonl", [{"timestamp": START.isoformat()}])
+    follower = Follower(["logs", "logs/x.jsonl", str(log.resolve())])
+    try:
+        follower.start()
+        assert follower.paths == [Path("logs/x.jsonl")]
+        with log.open("a") as handle:
+            handle.write('{"timestamp": "2026-11-20T09:00:01Z"}\n')
+        assert [chunk.data.count(b"\n") for chunk in follower.poll()] == [1]
+    finally:
+        follower.close()

@@ -22,7 +22,6 @@ is told in the README's watch section. Compressed files are not followed.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import queue
@@ -34,7 +33,7 @@ from typing import BinaryIO, Final
 
 from botistat.core.errors import InputError
 from botistat.ingest.blocks import count_newlines
-from botistat.ingest.sources import GLOB_CHARS, STDIN, STDIN_NAME, format_for
+from botistat.ingest.sources import GLOB_CHARS, STDIN, STDIN_NAME, format_for, matching_files
 
 #: At most this much is read from one file per poll, so a huge backlog streams in pieces.
 MAX_READ: Final = 32 << 20
@@ -397,7 +396,7 @@ class Follower:
             if argument == STDIN:
                 self._stream = _Stream(self.stdin)
             elif path.is_dir():
-                if not _expand(argument):
+                if not matching_files(argument):
                     self._wait_for(f"directory holds no log files yet ({argument})", "them")
             elif path.is_file():
                 if path.name.endswith(".gz"):
@@ -409,7 +408,7 @@ class Follower:
                     "watch follows files; pipe a stream into `botistat watch -`",
                 )
             elif GLOB_CHARS & set(argument):
-                if not _expand(argument):
+                if not matching_files(argument):
                     self._wait_for(f"no files match the pattern yet ({argument})", "them")
             else:
                 self._wait_for(f"does not exist yet ({argument})", "it")
@@ -421,9 +420,14 @@ class Follower:
         found: list[Path] = []
         for argument in self.arguments:
             if argument != STDIN:
-                found += _expand(argument)
-        unique = dict.fromkeys(p for p in found if not p.name.endswith(".gz"))
-        return list(unique)
+                found += matching_files(argument)
+        # Each file once however it is named (a directory and a file in it, ./x and x), as
+        # a report reads it; compressed files are not followed: they do not grow.
+        unique: dict[Path, Path] = {}
+        for path in found:
+            if not format_for(path)[1]:
+                unique.setdefault(path.resolve(), path)
+        return list(unique.values())
 
 
 class _Stream:
@@ -473,36 +477,6 @@ class _Stream:
         self._fresh = False
         self._line += chunk.data.count(b"\n")
         return [chunk]
-
-
-def _expand(argument: str) -> list[Path]:
-    """The files an argument names now (none yet is fine: it is waited for)."""
-    path = Path(argument)
-    if path.is_dir():
-        return _log_files(path)
-    if path.is_file():
-        return [path]
-    found: list[Path] = []
-    if GLOB_CHARS & set(argument):
-        for match in sorted(glob.glob(argument, recursive=True)):  # noqa: PTH207
-            candidate = Path(match)
-            if candidate.is_dir():
-                found += _log_files(candidate)
-            elif candidate.is_file():  # not a FIFO: opening one waits for a writer
-                found.append(candidate)
-    return found
-
-
-def _log_files(directory: Path) -> list[Path]:
-    files = []
-    for path in sorted(directory.rglob("*")):
-        relative = path.relative_to(directory)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        fmt, compressed = format_for(path)
-        if path.is_file() and fmt is not None and not compressed:
-            files.append(path)
-    return files
 
 
 def _entries(directory: Path) -> list[os.DirEntry[str]]:

@@ -90,35 +90,30 @@ def _checked_format(name: str | None) -> Format | None:
     raise InputError(f"unknown input format {name!r}", hint=f"use one of: {', '.join(FORMATS)}")
 
 
-def _expand(argument: str) -> list[Path]:
+def matching_files(argument: str) -> list[Path]:
+    """The regular files an argument names now, in order: the file itself, the log files
+    under a directory (recursively, hidden ones skipped), or what a glob matches (its
+    directories' log files included). Shared by ``report`` and ``watch``, which follows
+    files that do not exist yet; an empty list is for the caller to judge."""
     path = Path(argument)
     if path.is_dir():
-        files = _log_files_under(path)
-        if not files:
-            raise InputError(
-                "directory holds no log files",
-                argument,
-                "botistat reads .jsonl, .ndjson, .json, .csv and .tsv files, optionally .gz",
-            )
-        return files
+        return log_files_under(path)
     if path.is_file():
         return [path]
-    if path.exists():
-        raise InputError("not a regular file", argument)
-    if GLOB_CHARS & set(argument):
-        # glob.glob, unlike Path.glob, accepts absolute patterns such as /var/log/bot/*.jsonl
-        matches = sorted(Path(m) for m in glob.glob(argument, recursive=True))  # noqa: PTH207
-        files = [m for m in matches if m.is_file()]
-        for match in matches:
-            if match.is_dir():
-                files.extend(_log_files_under(match))
-        if not files:
-            raise InputError("no files match the pattern", argument)
-        return files
-    raise InputError("no such file or directory", argument)
+    if not GLOB_CHARS & set(argument):
+        return []
+    # glob.glob, unlike Path.glob, accepts absolute patterns such as /var/log/bot/*.jsonl
+    matches = sorted(Path(m) for m in glob.glob(argument, recursive=True))  # noqa: PTH207
+    # Regular files only: opening a FIFO waits for a writer.
+    files = [m for m in matches if m.is_file()]
+    for match in matches:
+        if match.is_dir():
+            files.extend(log_files_under(match))
+    return files
 
 
-def _log_files_under(directory: Path) -> list[Path]:
+def log_files_under(directory: Path) -> list[Path]:
+    """The files under ``directory`` with a log extension (``.gz`` too), hidden ones left out."""
     found = []
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
@@ -127,6 +122,24 @@ def _log_files_under(directory: Path) -> list[Path]:
         if path.is_file() and format_for(path)[0] is not None:
             found.append(path)
     return found
+
+
+def _expand(argument: str) -> list[Path]:
+    files = matching_files(argument)
+    if files:
+        return files
+    path = Path(argument)
+    if path.is_dir():
+        raise InputError(
+            "directory holds no log files",
+            argument,
+            "botistat reads .jsonl, .ndjson, .json, .csv and .tsv files, optionally .gz",
+        )
+    if path.exists():
+        raise InputError("not a regular file", argument)
+    if GLOB_CHARS & set(argument):
+        raise InputError("no files match the pattern", argument)
+    raise InputError("no such file or directory", argument)
 
 
 def _size(path: Path) -> int | None:
