@@ -6,6 +6,7 @@ Heavy libraries (Polars, Rich tables) are imported inside the commands, so ``--h
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -16,11 +17,13 @@ from botistat.cli import email as email_command
 from botistat.cli import inspect as inspect_command
 from botistat.cli import report as report_command
 from botistat.cli import watch as watch_command
+from botistat.cli.common import exit_status, handle_signals
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 a threshold was breached; "
     "2 usage, config or input error (one line on stderr, no traceback); "
-    "3 an email could not be sent (it waits in the outbox)."
+    "3 an email could not be sent (it waits in the outbox); "
+    "130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM (temporary files are removed)."
 )
 
 app = typer.Typer(
@@ -66,4 +69,10 @@ app.command("presets")(inspect_command.presets)
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    handle_signals()
+    code: int | str | None = 0
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code
+    sys.exit(exit_status(code))
