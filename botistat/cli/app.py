@@ -6,7 +6,6 @@ Heavy libraries (Polars, Rich tables) are imported inside the commands, so ``--h
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -17,7 +16,7 @@ from botistat.cli import email as email_command
 from botistat.cli import inspect as inspect_command
 from botistat.cli import report as report_command
 from botistat.cli import watch as watch_command
-from botistat.cli.common import exit_status, handle_signals
+from botistat.cli.common import exit_with, handle_signals, stopped_by_signal
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 a threshold was breached; "
@@ -75,4 +74,8 @@ def main() -> None:
         app()
     except SystemExit as done:
         code = done.code
-    sys.exit(exit_status(code))
+    except BaseException:
+        # Once a signal came, what escapes is the cancelled work's (a panic in Polars).
+        if not stopped_by_signal():
+            raise
+    exit_with(code)

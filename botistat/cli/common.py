@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Final, NoReturn, TextIO
@@ -56,8 +56,11 @@ def user_errors() -> Iterator[None]:
         _stopped()
     except KeyboardInterrupt:
         _stopped()
-    except Exception:
-        # Whatever fails once a signal came (a cancelled query, a closed pipe) is its doing.
+    except (GeneratorExit, SystemExit):
+        raise
+    except BaseException:
+        # Whatever fails once a signal came (a cancelled query, even a panic in Polars as it
+        # aborts one) is the signal's doing.
         if _stop.signal is None:
             raise
         _stopped()
@@ -68,8 +71,8 @@ def user_errors() -> Iterator[None]:
 #: What a run stopped by a signal exits with (128 + the signal's number, as shells report
 #: it), and the word it prints.
 SIGNAL_EXITS: Final = {signal.SIGINT: (130, "interrupted"), signal.SIGTERM: (143, "terminated")}
-#: Seconds a signalled run has to stop by itself (cancel its query, remove its temporary
-#: files, exit) before it is stopped at once. A second signal stops it at once too.
+#: Seconds a signalled run has to stop by itself (cancel its query, unwind) before it is
+#: stopped at once. A second signal stops it at once too.
 STOP_GRACE_SECONDS: Final = 5.0
 #: Seconds the main thread has to take a SIGTERM itself before the relay hands it on.
 FORWARD_AFTER_SECONDS: Final = 0.1
@@ -80,7 +83,7 @@ class _Stop:
 
     signal: int | None = None
     #: Inside a command's :func:`user_errors`, where a KeyboardInterrupt is turned into a
-    #: clean exit; outside it (option parsing) the signal only sets the exit code.
+    #: clean exit; outside it (option parsing) the signal only sets the exit status.
     armed = False
     #: A KeyboardInterrupt is on its way up: Polars raises its own for a SIGINT too, and one
     #: raised again in the cleanup would escape it.
@@ -91,17 +94,14 @@ class _Stop:
     muted = False
     #: SIGINTs the relay sent this process itself, not to be taken for a second signal.
     self_sent = 0
-    #: The command is over: no SIGINT may be sent any more, since Python restores the
-    #: default handlers (death by SIGINT) as it exits.
-    finished = False
-    lock = threading.Lock()
 
 
 _stop = _Stop()
 
 
 def handle_signals() -> None:
-    """Make SIGINT and SIGTERM stop any command cleanly (see :func:`user_errors`).
+    """Make SIGINT and SIGTERM stop any command cleanly (see :func:`user_errors`); end the
+    process with :func:`exit_with`.
 
     Call it first thing in the main thread, before Polars is imported: Polars chains its own
     SIGINT handler to the one found then, and cancels a running query on it. Python runs
@@ -132,18 +132,23 @@ def handle_signals() -> None:
     relay.start()
 
 
-def exit_status(code: int | str | None) -> int | str | None:
-    """The exit status of a run that ended with ``code``: the signal's, if one stopped it.
-    Call it once the command is over."""
-    with _stop.lock:
-        _stop.finished = True
-        if _stop.self_sent:
-            # A SIGINT sent for a SIGTERM may still be on its way.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+def stopped_by_signal() -> bool:
+    return _stop.signal is not None
+
+
+def exit_with(code: int | str | None) -> NoReturn:
+    """End the process with ``code`` or, if a signal stopped the run, with the signal's status.
+
+    A stopped run ends at once (``os._exit``), after removing its temporary files: Python's
+    own exit would leave the Polars threads of the cancelled query running until they touch
+    Python again, and then glibc aborts the process (SIGABRT); until then they may even
+    create a file in a scratch directory already removed.
+    """
     if _stop.signal is None:
-        return code
-    _announce()
-    return _signal_status(_stop.signal)
+        sys.exit(code)
+    with suppress(OSError, ValueError):
+        sys.stdout.flush()
+    _stop_now(_stop.signal)
 
 
 def _signal_status(signum: int) -> int:
@@ -168,14 +173,7 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
     if not _stop.armed or _stop.raised or isinstance(sys.exception(), KeyboardInterrupt):
         return
     _stop.raised = True
-    raise _Interrupted
-
-
-class _Interrupted(KeyboardInterrupt):
-    """Handled like Ctrl-C everywhere, but not of its exact type: CPython takes a
-    KeyboardInterrupt that ran out of an ``exec()`` of a string (dataclasses build their
-    methods so, at import) as unhandled, and at exit kills the process with SIGINT, whatever
-    status it was given."""
+    raise KeyboardInterrupt
 
 
 def _stopped(signum: int = signal.SIGINT) -> NoReturn:
@@ -236,17 +234,14 @@ def _forward(signum: int) -> None:
     not in Polars.)"""
     main = sys._current_frames().get(threading.main_thread().ident or 0)
     in_polars = main is not None and f"{os.sep}polars{os.sep}" in main.f_code.co_filename
-    with _stop.lock:
-        if signum != signal.SIGTERM or _stop.signal is not None or _stop.finished:
-            return
-        if in_polars and signal.getsignal(signum) is _on_signal:
-            _begin_stop(signum)
-            _stop.self_sent += 1
-            os.kill(os.getpid(), signal.SIGINT)
+    if signum == signal.SIGTERM and _stop.signal is None and in_polars:
+        _begin_stop(signum)
+        _stop.self_sent += 1
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def _stop_now(signum: int) -> NoReturn:
-    """Stop without waiting for the main thread: temporary files first."""
+    """End the process now: temporary files first."""
     _begin_stop(signum)
     remove_all()
     _announce()

@@ -20,8 +20,8 @@ import atexit
 import fcntl
 import os
 import re
+import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -34,7 +34,9 @@ OWNER_FILE: Final = ".owner"
 STALE_AFTER_SECONDS: Final = 60.0
 _NAME: Final = re.compile(r"botistat-(\d+)-")
 
-#: Directories of this process not removed yet (a writer may still have been busy in one).
+#: Directories of this process, removed once more at exit: a query cancelled by a signal
+#: returns while its writers wind down, and one of them may create the directory again.
+#: (After SIGKILL, the next report's sweep removes it: the name still holds the PID.)
 _live: set[Path] = set()
 
 
@@ -43,8 +45,7 @@ def scratch_directory(parent: str | Path) -> Iterator[Path]:
     """A new, locked scratch directory in ``parent`` (``tempfile.gettempdir()``), removed on
     leaving the block; abandoned ones in ``parent`` are removed first."""
     sweep_stale(Path(parent))
-    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent))
-    _live.add(path)
+    path = _create(Path(parent))
     try:
         owner = os.open(path / OWNER_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
@@ -58,10 +59,25 @@ def scratch_directory(parent: str | Path) -> Iterator[Path]:
         _remove(path)
 
 
+def _create(parent: Path) -> Path:
+    """A new directory, listed for removal before it exists: an interrupt (a KeyboardInterrupt
+    can come between any two bytecodes) must not leave one behind unlisted."""
+    while True:
+        path = parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        _live.add(path)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            _live.discard(path)
+            continue
+        return path
+
+
 def remove_all() -> None:
     """Remove every scratch directory of this process; safe from any thread, any time."""
     for path in list(_live):
-        _remove(path)
+        if path.exists() or path.with_name(path.name + ".removing").exists():
+            _remove(path)
 
 
 def _remove(path: Path) -> None:
@@ -72,10 +88,6 @@ def _remove(path: Path) -> None:
         path.rename(doomed)
     shutil.rmtree(doomed, ignore_errors=True)
     shutil.rmtree(path, ignore_errors=True)
-    # What is still there goes at exit, once Python has waited for its threads (or, after
-    # SIGKILL, with the next report's sweep: the name still holds the PID).
-    if not path.exists() and not doomed.exists():
-        _live.discard(path)
 
 
 atexit.register(remove_all)
