@@ -12,15 +12,22 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.conftest import ROOT, write_jsonl
+from tests.conftest import ROOT, write_jsonl, write_text
 from tests.hostile.conftest import CRASH_MARKERS, run_hostile
 
 #: Seconds any one subprocess may take here before the test fails.
@@ -184,3 +191,228 @@ def test_stale_spill_directories_of_dead_processes_are_removed(
     assert json.loads(result.stdout)["messages"]["total"] == 2000
     assert scratch_dirs(tmpdir) == sorted([young, alive, elsewhere, unrelated])
     assert not stale.exists()
+
+
+# ---------------------------------------------------------------- email
+
+SAMPLE = str(ROOT / "sample_logs")
+PASSWORD = "pässwörd-Zürich-€"
+
+
+class Inbox:
+    """An aiosmtpd handler: refuses the recipients it is told to, keeps what it receives."""
+
+    def __init__(self, refuse: dict[str, str] | None = None) -> None:
+        self.refuse = refuse or {}
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        parsed = message_from_bytes(envelope.content, _class=EmailMessage, policy=default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp() -> Iterator[Callable[..., tuple[Inbox, int]]]:
+    """Start aiosmtpd servers on free ports (stopped after the test)."""
+    controllers: list[Controller] = []
+
+    def start(inbox: Inbox, port: int | None = None, **options: Any) -> tuple[Inbox, int]:
+        port = port or free_port()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
+        controller.start()
+        controllers.append(controller)
+        return inbox, port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+def mail_config(tmp_path: Path, port: int, outbox: Path | None = None, **extra: str) -> Path:
+    lines = [
+        "email:",
+        "  host: 127.0.0.1",
+        f"  port: {port}",
+        "  security: none",
+        "  sender: botistat <reports@example.com>",
+        f"  outbox: {outbox or tmp_path / 'outbox'}",
+        "  timeout: 5",
+        *(f"  {key}: {value}" for key, value in extra.items()),
+    ]
+    return write_text(tmp_path / "botistat.yaml", "\n".join(lines) + "\n")
+
+
+def emls(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.eml"))
+
+
+def error_lines(stderr: bytes) -> list[str]:
+    return [line for line in stderr.decode().splitlines() if line.startswith("botistat: error:")]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_non_ascii_password(
+    smtp: Callable[..., tuple[Inbox, int]], tmp_path: Path, mechanism: str
+) -> None:
+    def authenticate(server: Any, session: Any, envelope: Any, method: str, auth: Any) -> Any:
+        ok = isinstance(auth, LoginPassword) and auth.password == PASSWORD.encode()
+        return AuthResult(success=ok, handled=False)
+
+    other = "LOGIN" if mechanism == "PLAIN" else "PLAIN"
+    inbox, port = smtp(
+        Inbox(),
+        authenticator=authenticate,
+        auth_required=True,
+        auth_require_tls=False,
+        auth_exclude_mechanism=[other],
+    )
+    cfg = mail_config(tmp_path, port, username="reports", password_env="SMTP_PASSWORD")
+    args = ("email", SAMPLE, "-c", str(cfg), "--to", "team@example.com")
+    wrong = run_hostile(*args, env={"SMTP_PASSWORD": "wrong-Zürich"})
+    assert wrong.returncode == 3, wrong.stderr
+    assert error_lines(wrong.stderr) == [
+        f"botistat: error: SMTP login refused (535) (127.0.0.1:{port})"
+    ]
+    assert len(emls(tmp_path / "outbox")) == 1  # kept, not lost
+    right = run_hostile(*args, env={"SMTP_PASSWORD": PASSWORD})
+    assert right.returncode == 0, right.stderr
+    assert [recipients for recipients, _ in inbox.messages] == [["team@example.com"]]
+
+
+def test_unwritable_outbox_puts_the_message_on_stdout(tmp_path: Path) -> None:
+    blocker = write_text(tmp_path / "state", "a file where the outbox's parent should be\n")
+    port = free_port()  # nothing listens: the message cannot be sent
+    cfg = mail_config(tmp_path, port, outbox=blocker / "outbox")
+    result = run_hostile("email", SAMPLE, "-c", str(cfg), "--to", "team@example.com")
+    assert result.returncode == 2, result.stderr
+    assert error_lines(result.stderr) == [
+        f"botistat: error: SMTP connection refused (127.0.0.1:{port})"
+    ]
+    assert "the outbox cannot be written" in result.stderr.decode()
+    message = message_from_bytes(result.stdout, policy=default)
+    assert message["To"] == "team@example.com"
+    assert message["Subject"].startswith("[botistat]")
+
+
+def test_partly_refused_recipients_are_kept_for_them(
+    smtp: Callable[..., tuple[Inbox, int]], tmp_path: Path
+) -> None:
+    refuse = {
+        "gone@example.com": "550 5.1.1 no such user",
+        "busy@example.com": "450 4.2.1 mailbox busy, try later",
+    }
+    inbox, port = smtp(Inbox(refuse))
+    cfg = mail_config(tmp_path, port)
+    to = ("team@example.com", "gone@example.com", "busy@example.com")
+    result = run_hostile("email", SAMPLE, "-c", str(cfg), *(f"--to={a}" for a in to))
+    assert result.returncode == 3, result.stderr
+    stderr = result.stderr.decode()
+    assert "sent '[botistat]" in stderr and "to team@example.com\n" in stderr
+    [error] = error_lines(result.stderr)
+    assert "gone@example.com (550: 5.1.1 no such user)" in error
+    assert "busy@example.com (450: 4.2.1 mailbox busy, try later)" in error
+    assert [recipients for recipients, _ in inbox.messages] == [["team@example.com"]]
+    outbox = tmp_path / "outbox"
+    [waiting] = emls(outbox)
+    [quarantined] = emls(outbox / "quarantine")
+    assert message_from_bytes(waiting.read_bytes())["X-Botistat-Recipients"] == "busy@example.com"
+    assert "gone@example.com" in quarantined.read_text()
+    # The mailbox is free again: the kept message goes to the one who did not get it.
+    inbox.refuse = {}
+    retry = run_hostile("email", "--send-outbox", "-c", str(cfg))
+    assert retry.returncode == 0, retry.stderr
+    recipients, message = inbox.messages[-1]
+    assert recipients == ["busy@example.com"]
+    assert message["To"] == "team@example.com, gone@example.com, busy@example.com"
+    assert "X-Botistat-Recipients" not in message
+    assert emls(outbox) == []
+
+
+@pytest.fixture(scope="module")
+def report_eml(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real report message, as --dry-run writes it."""
+    out = tmp_path_factory.mktemp("eml") / "report.eml"
+    cfg = write_text(out.parent / "c.yaml", "email:\n  sender: reports@example.com\n")
+    done = run_hostile(
+        "email", SAMPLE, "-c", str(cfg), "--to", "x@example.com", "--dry-run", "-o", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    return out.read_bytes()
+
+
+def queue(outbox: Path, name: str, eml: bytes, to: str) -> Path:
+    message = message_from_bytes(eml, _class=EmailMessage, policy=default)
+    assert isinstance(message, EmailMessage)
+    message.replace_header("To", to)
+    message.replace_header("Subject", f"report for {to}")
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / name
+    path.write_bytes(message.as_bytes())
+    return path
+
+
+def test_outbox_is_not_blocked_by_one_bad_message(
+    smtp: Callable[..., tuple[Inbox, int]], tmp_path: Path, report_eml: bytes
+) -> None:
+    outbox = tmp_path / "outbox"
+    corrupt = outbox / "1-corrupt.eml"
+    outbox.mkdir()
+    corrupt.write_bytes(b"\x00\x9f\x92 half a message, no headers\n")
+    refused = queue(outbox, "2-refused.eml", report_eml, "gone@example.com")
+    later = queue(outbox, "3-later.eml", report_eml, "busy@example.com")
+    good = queue(outbox, "4-good.eml", report_eml, "team@example.com")
+    inbox, port = smtp(
+        Inbox(
+            {
+                "gone@example.com": "550 5.1.1 no such user",
+                "busy@example.com": "452 4.2.2 mailbox full",
+            }
+        )
+    )
+    cfg = mail_config(tmp_path, port)
+    result = run_hostile("email", "--send-outbox", "-c", str(cfg))
+    assert result.returncode == 3, result.stderr
+    assert [r for r, _ in inbox.messages] == [["team@example.com"]]
+    assert emls(outbox) == [later]  # may go later
+    assert not good.exists()
+    quarantine = outbox / "quarantine"
+    assert emls(quarantine) == [quarantine / corrupt.name, quarantine / refused.name]
+    warnings = [line for line in result.stderr.decode().splitlines() if "warning" in line]
+    assert any("1-corrupt.eml" in line and "moved to" in line for line in warnings), warnings
+    assert any("2-refused.eml" in line and "550" in line for line in warnings), warnings
+    assert "1 message(s) sent; 1 still wait" in result.stderr.decode()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_unset_password_variable_queues_nothing(tmp_path: Path, report_eml: bytes) -> None:
+    cfg = mail_config(tmp_path, free_port(), username="reports", password_env="NO_SUCH_VARIABLE")
+    result = run_hostile("email", SAMPLE, "-c", str(cfg), "--to", "team@example.com")
+    assert result.returncode == 2, result.stderr
+    assert error_lines(result.stderr) == [
+        "botistat: error: environment variable NO_SUCH_VARIABLE (the SMTP password) is not set "
+        "(email.password_env)"
+    ]
+    assert not (tmp_path / "outbox").exists()
+    # Nor does it touch what waits.
+    waiting = queue(tmp_path / "outbox", "1.eml", report_eml, "team@example.com")
+    flushed = run_hostile("email", "--send-outbox", "-c", str(cfg))
+    assert flushed.returncode == 2, flushed.stderr
+    assert emls(tmp_path / "outbox") == [waiting]
