@@ -27,6 +27,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from botistat.report.thresholds import can_be_empty, metric_names
 from tests.conftest import ROOT, write_jsonl, write_text
 from tests.hostile.conftest import CRASH_MARKERS, run_hostile
 
@@ -416,3 +417,72 @@ def test_unset_password_variable_queues_nothing(tmp_path: Path, report_eml: byte
     flushed = run_hostile("email", "--send-outbox", "-c", str(cfg))
     assert flushed.returncode == 2, flushed.stderr
     assert emls(tmp_path / "outbox") == [waiting]
+
+
+# ---------------------------------------------------------------- check
+
+
+@pytest.fixture(scope="module")
+def flowing_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two exchanges, one reply 2 s after its question."""
+    records: list[dict[str, Any]] = []
+    for i in range(2):
+        start = 1_763_546_400 + i * 60
+        records.append({"timestamp": start, "role": "user", "conversation_id": f"c{i}"})
+        records.append(
+            {"timestamp": start + 2, "role": "assistant", "conversation_id": f"c{i}", "bot_id": "b"}
+        )
+    return write_jsonl(tmp_path_factory.mktemp("check") / "logs.jsonl", records)
+
+
+@pytest.mark.parametrize("where", ["missing-directory", "a-directory"])
+@pytest.mark.parametrize(
+    ("threshold", "verdict"), [("messages.total == 4", 0), ("messages.total < 4", 1)]
+)
+def test_unwritable_step_summary_keeps_the_verdict(
+    flowing_logs: Path, tmp_path: Path, where: str, threshold: str, verdict: int
+) -> None:
+    summary = tmp_path / "no" / "such" / "summary.md" if where == "missing-directory" else tmp_path
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    result = run_hostile("check", str(flowing_logs), "-t", threshold, env=env)
+    assert result.returncode == verdict, result.stderr
+    stderr = result.stderr.decode()
+    assert "botistat: warning: cannot write the GitHub step summary: " in stderr
+    assert f"({summary})" in stderr
+
+
+def check_json(*args: str) -> tuple[int, dict[str, Any]]:
+    result = run_hostile("check", *args, "-f", "json")
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("by", [[], ["--by", "bot_id"]], ids=["overall", "by-bot"])
+def test_counts_are_zero_when_the_logs_stop(tmp_path: Path, by: list[str]) -> None:
+    empty = write_text(tmp_path / "today.jsonl", "")
+    gate = ["-t", "messages.total > 0", "--allow-empty", *by]
+    code, document = check_json(str(empty), *gate)
+    assert code == 1, document
+    [outcome] = document["checks"]
+    assert (outcome["status"], outcome["actual"]) == ("fail", 0.0)
+    # A rate has no value without records: with --allow-empty that still passes.
+    code, document = check_json(str(empty), "-t", "errors.rate < 5%", "--allow-empty", *by)
+    assert code == 0, document
+    assert document["checks"][0]["status"] == "no_data"
+
+
+def test_only_rates_averages_and_percentiles_can_be_no_data(tmp_path: Path) -> None:
+    empty = write_text(tmp_path / "today.jsonl", "")
+    thresholds = [arg for metric in metric_names() for arg in ("-t", f"{metric} >= 0")]
+    _, document = check_json(str(empty), *thresholds, "--allow-empty")
+    no_data = {c["metric"] for c in document["checks"] if c["status"] == "no_data"}
+    assert no_data == {
+        "response_ms.avg",
+        "response_ms.p50",
+        "response_ms.p90",
+        "response_ms.p95",
+        "response_ms.p99",
+        "response_ms.max",
+        "errors.rate",
+    }
+    assert no_data == {metric for metric in metric_names() if can_be_empty(metric)}
