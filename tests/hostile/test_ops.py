@@ -27,6 +27,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from botistat.engine.partition import partitions_for
+from botistat.ingest import Source
 from botistat.report.thresholds import can_be_empty, metric_names
 from tests.conftest import ROOT, write_jsonl, write_text
 from tests.hostile.conftest import CRASH_MARKERS, run_hostile
@@ -73,8 +75,8 @@ def scratch_dirs(directory: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 40 MB of JSON Lines: with a 1M budget a report spills it to ~150 partitions
-    and runs for seconds, long enough to be stopped mid-run."""
+    """About 40 MB of JSON Lines: with a 1M budget a report spills it (to one partition,
+    the smallest spill) and runs for a second or more, long enough to be stopped mid-run."""
     path = tmp_path_factory.mktemp("ops") / "big.jsonl"
     base = 1_763_546_400
     with path.open("w") as handle:
@@ -486,3 +488,47 @@ def test_only_rates_averages_and_percentiles_can_be_no_data(tmp_path: Path) -> N
         "errors.rate",
     }
     assert no_data == {metric for metric in metric_names() if can_be_empty(metric)}
+
+
+# ---------------------------------------------------------------- memory budget
+
+
+def test_a_smaller_budget_never_spills_finer_than_256m() -> None:
+    """Below a 256M budget, partitions would only add their own costs to a peak set by what
+    the budget does not bound (bench/memory_budget.py has the figures): a smaller budget
+    spills as 256M does, and a larger one never into more partitions."""
+    mib = 1 << 20
+    for size in (40 * mib, 315 * mib, 3_168 * mib, 12_722 * mib):  # JSON Lines inputs
+        sources = [Source("logs.jsonl", Path("logs.jsonl"), "jsonl", False, size)]
+        counts = [partitions_for(sources, budget * mib) for budget in (4, 64, 128, 256, 512, 1024)]
+        assert counts[:3] == [max(counts[3], 1)] * 3, (size, counts)
+        assert counts == sorted(counts, reverse=True), (size, counts)
+        assert counts[0] >= 1  # over the budget: spilled, if only to one partition
+
+
+def test_many_partitions_give_the_numbers_of_one_pass(tmp_path: Path) -> None:
+    """Small inputs no longer spill into many partitions by a tiny budget; stdin, of unknown
+    size, always spills into 16: the partials of all of them must merge exactly."""
+    days = sorted((ROOT / "sample_logs").glob("*/support-bot.jsonl"))
+    log = tmp_path / "support.jsonl"
+    log.write_bytes(b"".join(day.read_bytes() for day in days))
+    whole = run_hostile("report", str(log), "-f", "json", "--by", "hour")
+    spilled = run_hostile(
+        "report", "-", "-f", "json", "--by", "hour", "--memory-budget", "4k", input=log.read_bytes()
+    )
+    assert whole.returncode == spilled.returncode == 0, spilled.stderr
+    one, many = json.loads(whole.stdout), json.loads(spilled.stdout)
+    assert one["messages"]["total"] > 1000
+    for section in ("messages", "response_ms", "tokens", "errors", "countries", "cost", "groups"):
+        # Sums of dollars may differ in their last bits: the partitions add up in another order.
+        assert rounded(many[section]) == rounded(one[section]), section
+
+
+def rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 12)
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
