@@ -120,8 +120,9 @@ def handle_signals() -> None:
     previous_hook = sys.unraisablehook
 
     def unraisable(info: sys.UnraisableHookArgs) -> None:
-        # An exception dropped in a finalizer once a signal came is the cancelled work's; a
-        # KeyboardInterrupt dropped so is raised again by the next signal check.
+        # An exception dropped in a finalizer once a signal came is the cancelled work's. A
+        # KeyboardInterrupt dropped there may be raised again (Polars raises its own on a
+        # SIGINT); if none comes, the relay ends the run.
         if _stop.signal is None:
             previous_hook(info)
         elif isinstance(info.exc_value, KeyboardInterrupt):
@@ -133,6 +134,7 @@ def handle_signals() -> None:
 
 
 def stopped_by_signal() -> bool:
+    """Whether SIGINT or SIGTERM came (what fails afterwards is the cancelled work's)."""
     return _stop.signal is not None
 
 

@@ -151,6 +151,12 @@ def email(
         except DeliveryError as error:
             _keep(message, outbox, error)
             fail(error)
+        except BotistatError:
+            raise  # the config (checked above already)
+        except Exception as exc:  # a failure of an unforeseen kind loses no report either
+            unforeseen = DeliveryError(f"cannot send: {exc!r}", server_address(mail))
+            _keep(message, outbox, unforeseen)
+            fail(unforeseen)
         refused = {refusal.recipient for refusal in refusals}
         took = [address for address in envelope(message) if address not in refused]
         print(f"botistat: sent {message['Subject']!r} to {', '.join(took)}", file=sys.stderr)

@@ -94,6 +94,8 @@ def quarantine(path: Path, outbox: Path) -> Path:
     """Move an outbox file to the quarantine; raises OSError."""
     target = outbox / QUARANTINE / path.name
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # a file dropped in by hand may share a name with one moved before
+        target = target.with_name(f"{target.stem}-{uuid.uuid4().hex[:8]}{target.suffix}")
     path.replace(target)
     return target
 
