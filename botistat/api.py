@@ -45,6 +45,8 @@ class ReportRequest:
     strict: bool = False
     geoip_db: Path | None = None
     memory_budget: str | None = None
+    #: Spill to exactly this many partitions (None: as the memory budget decides).
+    partitions: int | None = None
     spikes: SpikeRequest = field(default_factory=lambda: SpikeRequest())
     period: PeriodRequest = field(default_factory=lambda: PeriodRequest())
 
@@ -171,7 +173,7 @@ def make_report(
         since=since,
         until=until,
         timezone=settings.timezone,
-        partitions=partitions_for(sources, budget),
+        partitions=request.partitions or partitions_for(sources, budget),
         spikes=spike_options(request.spikes, settings, "1h"),
         merge_messages=settings.merges_messages,
     )

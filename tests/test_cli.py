@@ -207,7 +207,7 @@ def test_piped_output_defaults_to_json(tmp_path: Path) -> None:
     assert result.stderr == b""
 
 
-def test_memory_budget_spills_with_the_same_result(cli: CliRunner, tmp_path: Path) -> None:
+def test_spilled_to_partitions_gives_the_same_result(cli: CliRunner, tmp_path: Path) -> None:
     records = []
     for i in range(300):
         conversation = f"c{i % 37}"
@@ -222,7 +222,7 @@ def test_memory_budget_spills_with_the_same_result(cli: CliRunner, tmp_path: Pat
         )
     log = write_jsonl(tmp_path / "a.jsonl", records)
     in_memory = invoke(cli, "report", str(log), "--by", "hour").stdout
-    spilled = invoke(cli, "report", str(log), "--by", "hour", "--memory-budget", "4k").stdout
+    spilled = invoke(cli, "report", str(log), "--by", "hour", "--partitions", "4").stdout
     assert json.loads(spilled) == json.loads(in_memory)
     assert json.loads(in_memory)["response_ms"]["count"] == 300
 

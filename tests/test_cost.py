@@ -56,7 +56,7 @@ def test_repeated_usage_is_counted_once(cli: CliRunner) -> None:
 
 def test_repeated_usage_merged_the_same_when_spilled(cli: CliRunner) -> None:
     # Spilled, the message id is read and written to the partitions; in memory, not.
-    assert report(cli, LOG, "-c", CONFIG, "--memory-budget", "4k") == report(cli, LOG, "-c", CONFIG)
+    assert report(cli, LOG, "-c", CONFIG, "--partitions", "4") == report(cli, LOG, "-c", CONFIG)
 
 
 def test_without_a_message_id_nothing_is_merged(cli: CliRunner, tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def countries_of(cli: CliRunner, *args: str) -> dict[str, Any]:
 
 
 #: In memory the addresses are joined to their countries; spilled, looked up by position.
-IN_MEMORY_AND_SPILLED = pytest.mark.parametrize("spill", [(), ("--memory-budget", "4k")])
+IN_MEMORY_AND_SPILLED = pytest.mark.parametrize("spill", [(), ("--partitions", "4")])
 
 
 @IN_MEMORY_AND_SPILLED

@@ -85,7 +85,7 @@ def test_preset_on_its_fixture(cli: CliRunner, name: str) -> None:
 def test_preset_report_is_the_same_when_spilled(cli: CliRunner, name: str) -> None:
     # Exchange-shaped records carry their latency into the partitions; messages do not.
     fixture = str(FIXTURES / f"{name}.jsonl")
-    spilled = report(cli, fixture, "--preset", name, "--memory-budget", "4k")
+    spilled = report(cli, fixture, "--preset", name, "--partitions", "4")
     # Sums of dollars may differ in their last bits: the partitions add up in another order.
     assert rounded(spilled) == rounded(report(cli, fixture, "--preset", name))
 
@@ -317,7 +317,7 @@ def test_claude_code_synthetic_model_costs_nothing_and_is_not_unpriced(
 def test_claude_code_spilled_is_the_same(cli: CliRunner, tmp_path: Path) -> None:
     projects = str(claude_projects(tmp_path))
     in_memory = report(cli, projects, "--preset", "claude-code")
-    spilled = report(cli, projects, "--preset", "claude-code", "--memory-budget", "4k")
+    spilled = report(cli, projects, "--preset", "claude-code", "--partitions", "4")
     assert rounded(spilled) == rounded(in_memory)
 
 

@@ -16,11 +16,13 @@ from botistat.cli import email as email_command
 from botistat.cli import inspect as inspect_command
 from botistat.cli import report as report_command
 from botistat.cli import watch as watch_command
+from botistat.cli.signals import exit_with, handle_signals, stopped_by_signal
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 a threshold was breached; "
     "2 usage, config or input error (one line on stderr, no traceback); "
-    "3 an email could not be sent (it waits in the outbox)."
+    "3 an email could not be sent (it waits in the outbox); "
+    "130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM (temporary files are removed)."
 )
 
 app = typer.Typer(
@@ -66,4 +68,14 @@ app.command("presets")(inspect_command.presets)
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    handle_signals()
+    code: int | str | None = 0
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code
+    except BaseException:
+        # Once a signal came, what escapes is the cancelled work's (a panic in Polars).
+        if not stopped_by_signal():
+            raise
+    exit_with(code)

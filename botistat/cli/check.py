@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from botistat.cli.common import is_terminal, terminal_width, user_errors, write_output
+from botistat.cli.common import is_terminal, terminal_width, user_errors, warn, write_output
 from botistat.cli.options import (
     ByOption,
     ConfigOption,
@@ -18,6 +18,7 @@ from botistat.cli.options import (
     InputFormat,
     InputFormatOption,
     MemoryBudgetOption,
+    PartitionsOption,
     PathsArgument,
     PresetOption,
     RangeOption,
@@ -66,14 +67,17 @@ def check(
     strict: StrictOption = False,
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
+    partitions: PartitionsOption = None,
     range_name: RangeOption = None,
     tz: TzOption = None,
 ) -> None:
     """Check thresholds such as the error rate: exit 0 if all hold, 1 if any is breached.
 
-    Every numeric metric of the report's JSON can be checked. A metric with no value (no
-    records, no replies for a percentile, no bot records for a rate) is "no data" and fails
-    unless --allow-empty is given. With --by, each threshold is checked in every group.
+    Every numeric metric of the report's JSON can be checked. Counts and sums are 0 when
+    there are no records (messages.total > 0 fails when the logs stop); a rate, average or
+    percentile with nothing to compute it from (no records, no replies, no bot records) is
+    "no data" and fails unless --allow-empty is given. With --by, each threshold is checked
+    in every group.
     """
     with user_errors():
         from botistat.api import PeriodRequest, ReportRequest
@@ -109,6 +113,7 @@ def check(
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
+            partitions=partitions,
             period=PeriodRequest(range_name, tz),
         )
         report = run_report(request, settings)
@@ -129,6 +134,15 @@ def check(
                 print(line, file=sys.stderr)
             summary = os.environ.get("GITHUB_STEP_SUMMARY")
             if summary:
-                with Path(summary).open("a", encoding="utf-8") as handle:
-                    handle.write(render_summary_markdown(result))
+                _append_summary(Path(summary), render_summary_markdown(result))
     raise typer.Exit(int(ExitCode.OK if result.passed else ExitCode.THRESHOLD_BREACHED))
+
+
+def _append_summary(path: Path, markdown: str) -> None:
+    """Append to the GitHub step summary; a summary that cannot be written is a warning,
+    never the verdict (a gate whose thresholds all held must not fail over it)."""
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(markdown)
+    except OSError as exc:
+        warn(f"cannot write the GitHub step summary: {exc.strerror} ({path})")

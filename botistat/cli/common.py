@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import typer
 
+from botistat.cli import signals
+from botistat.cli.signals import PROGRAM
 from botistat.core.errors import BotistatError, ExitCode
 
 if TYPE_CHECKING:
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
     from botistat.core.config import Config
     from botistat.core.model import Report
 
-PROGRAM = "botistat"
 #: Inputs smaller than this finish before a progress bar would be worth drawing.
 PROGRESS_MIN_BYTES = 32 << 20
 #: Skipped files named in warnings; the rest are counted.
@@ -39,14 +40,27 @@ def warn(message: str) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a :class:`BotistatError` raised inside into one line on stderr and its exit code."""
-    try:
-        yield
-    except BotistatError as error:
-        fail(error)
-    except KeyboardInterrupt:
-        print(f"{PROGRAM}: interrupted", file=sys.stderr)
-        raise typer.Exit(130) from None
+    """Turn a :class:`BotistatError` raised inside into one line on stderr and its exit code,
+    and SIGINT or SIGTERM into ``botistat: interrupted`` / ``terminated`` and 130 / 143."""
+    if signals.stopped_by_signal():  # it came while the options were read
+        signals.stop()
+    with signals.armed():
+        try:
+            yield
+        except BotistatError as error:
+            if not signals.stopped_by_signal():
+                fail(error)
+            signals.stop()
+        except KeyboardInterrupt:
+            signals.stop()
+        except (GeneratorExit, SystemExit):
+            raise
+        except BaseException:
+            # Whatever fails once a signal came (a cancelled query, even a panic in Polars as
+            # it aborts one) is the signal's doing.
+            if not signals.stopped_by_signal():
+                raise
+            signals.stop()
 
 
 def is_terminal(stream: TextIO) -> bool:

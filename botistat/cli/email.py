@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from botistat.cli.common import fail, user_errors
+from botistat.cli.common import fail, user_errors, warn
 from botistat.cli.options import (
     CompareOption,
     ConfigOption,
@@ -16,6 +16,7 @@ from botistat.cli.options import (
     InputFormat,
     InputFormatOption,
     MemoryBudgetOption,
+    PartitionsOption,
     PresetOption,
     RangeOption,
     SinceOption,
@@ -24,6 +25,13 @@ from botistat.cli.options import (
     UntilOption,
 )
 from botistat.core.errors import BotistatError, ConfigError, ExitCode
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from botistat.core.config import Config, EmailConfig
+    from botistat.core.model import Report
+    from botistat.mail.delivery import Refusal
 
 
 def email(
@@ -72,11 +80,13 @@ def email(
     strict: StrictOption = False,
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
+    partitions: PartitionsOption = None,
 ) -> None:
     """Email a report, as plain text and HTML, through the SMTP server in the config.
 
     A message that cannot be sent is saved to the outbox (exit code 3); send it later with
-    botistat email --send-outbox.
+    botistat email --send-outbox. A config that cannot send (no host, the password variable
+    unset) is an error (exit code 2) before anything is built, sent or saved.
     """
     with user_errors():
         from botistat.api import PeriodRequest, ReportRequest
@@ -84,13 +94,17 @@ def email(
         from botistat.cli.report import announce_preset
         from botistat.core.config import load_settings
         from botistat.mail.delivery import (
+            DeliveryError,
+            MessageRefusedError,
             build_message,
-            default_outbox,
-            save_to_outbox,
+            envelope,
+            password_for,
             send,
+            server_address,
             subject_line,
             summarize,
         )
+        from botistat.mail.outbox import default_outbox
 
         settings = load_settings(config, preset)
         mail = settings.email
@@ -98,7 +112,8 @@ def email(
         if send_outbox:
             if paths:
                 raise ConfigError("--send-outbox sends what is waiting; give it no paths", "email")
-            _send_outbox(outbox, settings.email)
+            password_for(mail)
+            _send_outbox(outbox, mail)
             return
         if not paths:
             raise ConfigError("no input given", "email", "pass log files, or use --send-outbox")
@@ -107,6 +122,8 @@ def email(
             raise ConfigError(
                 "no recipients", "--to", "give --to ADDRESS or email.to in the config"
             )
+        if not dry_run:
+            password_for(mail)  # a message it could never send is neither built nor queued
         request = ReportRequest(
             paths=paths,
             config=config,
@@ -116,6 +133,7 @@ def email(
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
+            partitions=partitions,
             period=PeriodRequest(range_name, tz, compare is not None),
         )
         report = run_report(request, settings)
@@ -128,31 +146,39 @@ def email(
             subject=subject_line(subject or mail.subject, summary),
         )
         if dry_run:
-            data = message.as_bytes()
-            if output is None:
-                sys.stdout.buffer.write(data)
-                sys.stdout.flush()
-            else:
-                output.write_bytes(data)
+            _write_eml(message, output)
             return
         try:
-            send(message, mail)
-        except BotistatError as error:
-            saved = save_to_outbox(message, outbox)
-            error.hint = (
-                f"the message is saved in {saved}; send it later with: botistat email --send-outbox"
-            )
+            refusals = send(message, mail)
+        except MessageRefusedError as error:
+            _keep(message, outbox, error, error.refusals)
             fail(error)
-        print(f"botistat: sent {message['Subject']!r} to {', '.join(recipients)}", file=sys.stderr)
+        except DeliveryError as error:
+            _keep(message, outbox, error)
+            fail(error)
+        except BotistatError:
+            raise  # the config (checked above already)
+        except Exception as exc:  # a failure of an unforeseen kind loses no report either
+            unforeseen = DeliveryError(f"cannot send: {exc!r}", server_address(mail))
+            _keep(message, outbox, unforeseen)
+            fail(unforeseen)
+        refused = {refusal.recipient for refusal in refusals}
+        took = [address for address in envelope(message) if address not in refused]
+        print(f"botistat: sent {message['Subject']!r} to {', '.join(took)}", file=sys.stderr)
+        if refusals:
+            partial = DeliveryError(
+                "SMTP server refused some recipients: "
+                + ", ".join(refusal.text() for refusal in refusals),
+                server_address(mail),
+            )
+            _keep(message, outbox, partial, refusals)
+            fail(partial)
 
 
-def _breaches(settings: object, report: object) -> int:
+def _breaches(settings: Config, report: Report) -> int:
     """How many of the config's thresholds the report breaches (no data is not a breach)."""
-    from botistat.core.config import Config
-    from botistat.core.model import Report
     from botistat.report.thresholds import evaluate, parse_thresholds
 
-    assert isinstance(settings, Config) and isinstance(report, Report)
     if not settings.thresholds:
         return 0
     thresholds = parse_thresholds(settings.thresholds, str(settings.path))
@@ -160,21 +186,65 @@ def _breaches(settings: object, report: object) -> int:
     return sum(outcome.status == "fail" for outcome in result.outcomes)
 
 
-def _send_outbox(outbox: Path, settings: object) -> None:
-    from botistat.core.config import EmailConfig
-    from botistat.mail.delivery import load_message, send, waiting
+def _write_eml(message: EmailMessage, output: Path | None) -> None:
+    data = message.as_bytes()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    temporary = output.with_name(f".{output.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(output)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise BotistatError(f"cannot write output: {exc.strerror}", str(output)) from None
 
-    assert isinstance(settings, EmailConfig)
-    pending = waiting(outbox)
-    sent = 0
-    for path in pending:
-        try:
-            send(load_message(path), settings)
-        except BotistatError as error:
-            error.hint = f"{len(pending) - sent} message(s) still wait in {outbox}"
-            fail(error)
-        path.unlink()
-        sent += 1
-    print(f"botistat: sent {sent} message(s) from the outbox", file=sys.stderr)
-    if sent != len(pending):
+
+def _keep(
+    message: EmailMessage,
+    outbox: Path,
+    error: BotistatError,
+    refusals: list[Refusal] | None = None,
+) -> None:
+    """Keep what was not sent (for ``refusals`` only, if given) and say where in the error's
+    hint. An outbox that cannot be written loses nothing either: the message goes to stdout
+    (which cron mails to the crontab's owner) and the run exits 2, to get the config fixed."""
+    from botistat.mail.outbox import keep, save
+
+    try:
+        kept = [save(message, outbox)] if refusals is None else keep(message, outbox, refusals)
+    except OSError as exc:
+        sys.stdout.buffer.write(message.as_bytes())
+        sys.stdout.flush()
+        error.exit_code = ExitCode.USAGE
+        error.hint = (
+            f"the outbox cannot be written ({exc.strerror}: {exc.filename or outbox}), "
+            "so the message is on stdout; fix email.outbox"
+        )
+        return
+    error.hint = "; ".join(
+        f"the message is saved in {path}; send it later with: botistat email --send-outbox"
+        if path.parent == outbox
+        else f"refused for good: the message is kept in {path} and not retried"
+        for path in kept
+    )
+
+
+def _send_outbox(outbox: Path, settings: EmailConfig) -> None:
+    from botistat.mail.outbox import QUARANTINE, flush
+
+    result = flush(outbox, settings)
+    for note in result.notes:
+        warn(note)
+    done = f"{result.sent} message(s) sent"
+    if result.stopped is not None:
+        result.stopped.hint = f"{done}; {result.waiting} still wait in {outbox}"
+        fail(result.stopped)
+    if result.waiting:
+        done += f"; {result.waiting} still wait in {outbox}"
+    if result.quarantined:
+        done += f"; {result.quarantined} moved to {outbox / QUARANTINE} (not retried)"
+    print(f"botistat: {done} from the outbox", file=sys.stderr)
+    if result.waiting or result.quarantined:
         raise typer.Exit(int(ExitCode.DELIVERY_FAILED))

@@ -81,6 +81,12 @@ MemoryBudgetOption = Annotated[
         show_default=False,
     ),
 ]
+#: Hidden: spill to exactly this many partitions whatever the input's size (tests use it to
+#: run the partitioned engine on small inputs, where the budget would keep them in memory).
+PartitionsOption = Annotated[
+    int | None,
+    typer.Option("--partitions", min=1, max=4096, hidden=True),
+]
 BucketOption = Annotated[
     str | None,
     typer.Option(

@@ -9,13 +9,7 @@ from typing import Annotated
 
 import typer
 
-from botistat.cli.common import (
-    PROGRAM,
-    is_terminal,
-    terminal_width,
-    user_errors,
-    write_output,
-)
+from botistat.cli.common import is_terminal, terminal_width, user_errors, write_output
 from botistat.cli.options import (
     BucketOption,
     ByOption,
@@ -27,6 +21,7 @@ from botistat.cli.options import (
     MemoryBudgetOption,
     MinRatioOption,
     MinTokensOption,
+    PartitionsOption,
     PathsArgument,
     PresetOption,
     RangeOption,
@@ -37,6 +32,7 @@ from botistat.cli.options import (
     UntilOption,
     WindowOption,
 )
+from botistat.cli.signals import PROGRAM
 
 
 class OutputFormat(StrEnum):
@@ -87,6 +83,7 @@ def report(
     strict: StrictOption = False,
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
+    partitions: PartitionsOption = None,
     bucket: BucketOption = None,
     window: WindowOption = None,
     sensitivity: SensitivityOption = None,
@@ -115,6 +112,7 @@ def report(
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
+            partitions=partitions,
             spikes=spikes,
             period=PeriodRequest(range_name, tz, compare is not None),
         )

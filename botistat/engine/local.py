@@ -11,6 +11,7 @@ from botistat.core.model import Report
 from botistat.core.pricing import PriceBook
 from botistat.core.schema import GROUP_FIELDS, METRIC_COLUMNS, canonical_schema
 from botistat.engine.partition import spill
+from botistat.engine.scratch import scratch_directory
 from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, RegistrySource
 from botistat.ingest import Scan
@@ -76,7 +77,7 @@ def report_from_scan(
     keyed = _in_range(scan.frame, options).select(c for c in columns if c not in scan.constants)
     keys = [GROUP] if options.by else []
     if options.partitions:
-        with tempfile.TemporaryDirectory(prefix="botistat-") as directory:
+        with scratch_directory(tempfile.gettempdir()) as directory:
             spilled = spill(keyed, Path(directory), options.partitions) or [keyed.clear()]
             parts = [part.with_columns(constants) for part in spilled]
             table = lookup_table(pl.concat(parts), source).collect()

@@ -41,6 +41,13 @@ GZIP_EXPANSION: Final = 12
 WORKING_SET_FACTOR: Final = 8
 #: Partitions used when the input size is unknown (stdin).
 UNKNOWN_SIZE_PARTITIONS: Final = 16
+#: The smallest partition spilled to: 32 MiB of columns, what the smallest default budget
+#: (256 MiB) allows one. Memory the budget does not bound (the blocks being read and parsed,
+#: the spill writers, Polars' and Python's own: about 300 MB on the benchmark machine) is
+#: most of the peak below it, and each further partition only adds its own costs (an open
+#: Parquet writer, about 0.3 MB, its row groups, its partial results and files): with
+#: smaller partitions a smaller budget used more memory than a larger one.
+MIN_PARTITION_BYTES: Final = MIN_DEFAULT_BUDGET // WORKING_SET_FACTOR
 PARTITION_COLUMN: Final = "botistat_partition"
 HASH_SEED: Final = 20261125
 #: Rows the partition files buffer in all before writing them: every open partition holds
@@ -71,14 +78,20 @@ def estimated_frame_bytes(sources: Sequence[Source]) -> int | None:
 
 
 def partitions_for(sources: Sequence[Source], budget: int) -> int:
-    """How many partitions to spill to; 0 means the records fit in memory as they are."""
+    """How many partitions to spill to; 0 means the records fit in memory as they are.
+
+    The records spill when their columns would take more than a partition's share of the
+    budget, into partitions of that share, but none smaller than :data:`MIN_PARTITION_BYTES`:
+    a budget under 256 MiB spills as 256 MiB does (into one partition at least, which still
+    keeps reading and processing apart), never into more partitions.
+    """
     estimate = estimated_frame_bytes(sources)
     if estimate is None:
         return UNKNOWN_SIZE_PARTITIONS
     per_partition = budget // WORKING_SET_FACTOR
     if estimate <= per_partition:
         return 0
-    return math.ceil(estimate / per_partition)
+    return math.ceil(estimate / max(per_partition, MIN_PARTITION_BYTES))
 
 
 def spill(frame: pl.LazyFrame, directory: Path, partitions: int) -> list[pl.LazyFrame]:

@@ -1,19 +1,20 @@
 """Email a report: a multipart/alternative message (plain text + HTML), sent over SMTP with the
-standard library; kept in an outbox when it cannot be sent, so no report is ever lost."""
+standard library. What cannot be sent is kept (see :mod:`botistat.mail.outbox`)."""
 
 from __future__ import annotations
 
+import base64
+import copy
 import os
 import smtplib
 import ssl
-import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
-from pathlib import Path
+from email.utils import format_datetime, getaddresses, make_msgid
 from typing import Final
 
 from botistat.core.config import EmailConfig
@@ -34,7 +35,8 @@ MAIL_POLICY: Final = SMTP.clone(max_line_length=998)
 
 
 class DeliveryError(BotistatError):
-    """The message could not be sent (it is in the outbox)."""
+    """The server could not be used (connection, TLS, login, timeout): the message waits in
+    the outbox, and so would any other."""
 
     exit_code = ExitCode.DELIVERY_FAILED
 
@@ -123,82 +125,194 @@ def build_message(
     return message
 
 
-def send(message: EmailMessage, settings: EmailConfig) -> None:
-    """Send over SMTP; any failure is a :class:`DeliveryError` with a one-line reason."""
+#: Who a message kept for some of its recipients only is for (the others got it); read, and
+#: left out of what is sent, by :func:`send`.
+ENVELOPE_HEADER: Final = "X-Botistat-Recipients"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A recipient the server would not take the message for, and its reply."""
+
+    recipient: str
+    #: The SMTP reply code; None when the message itself cannot be sent (malformed).
+    code: int | None
+    reply: str
+
+    @property
+    def permanent(self) -> bool:
+        """5xx: sending it again will not help (4xx: it may)."""
+        return self.code is None or self.code >= 500
+
+    def text(self) -> str:
+        status = "not sent" if self.code is None else str(self.code)
+        return f"{self.recipient} ({status}: {self.reply})"
+
+
+class MessageRefusedError(DeliveryError):
+    """The server refused this message for every recipient; other messages may still go."""
+
+    def __init__(self, what: str, where: str, refusals: list[Refusal]) -> None:
+        super().__init__(what, where)
+        self.refusals = refusals
+
+
+def envelope(message: EmailMessage) -> list[str]:
+    """Who the message goes to: :data:`ENVELOPE_HEADER` if set, else To, Cc and Bcc."""
+    names = (ENVELOPE_HEADER,) if ENVELOPE_HEADER in message else ("To", "Cc", "Bcc")
+    values = [str(value) for name in names for value in message.get_all(name) or []]
+    return [address for _, address in getaddresses(values) if address]
+
+
+def password_for(settings: EmailConfig) -> str | None:
+    """The SMTP password, from the environment; a :class:`ConfigError` if the config cannot
+    send (checked before anything is built or sent: a message it could never send is not
+    queued)."""
     if not settings.host:
         raise ConfigError("no SMTP server configured", "email.host", "set email.host in the config")
-    password = None
-    if settings.username:
-        if not settings.password_env:
-            raise ConfigError(
-                "email.username is set but email.password_env is not",
-                "config",
-                "name the environment variable that holds the password in email.password_env",
-            )
-        password = os.environ.get(settings.password_env)
-        if password is None:
-            raise ConfigError(
-                f"environment variable {settings.password_env} (the SMTP password) is not set",
-                "email.password_env",
-            )
+    if not settings.username:
+        return None
+    if not settings.password_env:
+        raise ConfigError(
+            "email.username is set but email.password_env is not",
+            "config",
+            "name the environment variable that holds the password in email.password_env",
+        )
+    password = os.environ.get(settings.password_env)
+    if password is None:
+        raise ConfigError(
+            f"environment variable {settings.password_env} (the SMTP password) is not set",
+            "email.password_env",
+            "nothing was sent or queued; set it and run again",
+        )
+    return password
+
+
+def send(message: EmailMessage, settings: EmailConfig) -> list[Refusal]:
+    """Send over SMTP; return the recipients refused while others took it.
+
+    Raises :class:`MessageRefusedError` when no recipient took it, and :class:`DeliveryError`
+    when the server could not be used (any other message would fail alike).
+    """
+    password = password_for(settings)
     port = settings.port or DEFAULT_PORTS[settings.security]
-    where = f"{settings.host}:{port}"
+    where = server_address(settings)
+    recipients = envelope(message)
+    if ENVELOPE_HEADER in message:
+        message = copy.deepcopy(message)
+        del message[ENVELOPE_HEADER]
+    client = _connect(settings, port, password, where)
+    try:
+        refused = _transmit(client, message, recipients, where)
+    finally:
+        # The message is out: a failed goodbye must not make it look unsent.
+        with suppress(smtplib.SMTPException, OSError):
+            client.quit()
+        client.close()
+    return _refusals(refused)
+
+
+def server_address(settings: EmailConfig) -> str:
+    """``host:port`` of the SMTP server, as errors name it."""
+    return f"{settings.host}:{settings.port or DEFAULT_PORTS[settings.security]}"
+
+
+def _refusals(refused: dict[str, tuple[int, bytes]]) -> list[Refusal]:
+    return [Refusal(address, code, _text(reply)) for address, (code, reply) in refused.items()]
+
+
+def _connect(settings: EmailConfig, port: int, password: str | None, where: str) -> smtplib.SMTP:
+    """A connected (and logged-in) client; a :class:`DeliveryError` for any failure."""
+    assert settings.host is not None
+    client: smtplib.SMTP | None = None
     try:
         context = ssl.create_default_context(
             cafile=str(settings.ca_file) if settings.ca_file else None
         )
-        client: smtplib.SMTP
         if settings.security == "ssl":
             client = smtplib.SMTP_SSL(
                 settings.host, port, timeout=settings.timeout, context=context
             )
         else:
             client = smtplib.SMTP(settings.host, port, timeout=settings.timeout)
-        with client:
-            if settings.security == "starttls":
-                client.starttls(context=context)
-            if settings.username and password is not None:
-                client.login(settings.username, password)
-            client.send_message(message)
+        if settings.security == "starttls":
+            client.starttls(context=context)
+        if settings.username and password is not None:
+            login(client, settings.username, password)
+        return client
     except smtplib.SMTPAuthenticationError as exc:
+        _close(client)
         raise DeliveryError(f"SMTP login refused ({exc.smtp_code})", where) from exc
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError("SMTP server refused the recipients", where) from exc
     except TimeoutError as exc:
+        _close(client)
         raise DeliveryError(
             f"SMTP server did not answer within {settings.timeout:g}s", where
         ) from exc
     except ConnectionRefusedError as exc:
         raise DeliveryError("SMTP connection refused", where) from exc
     except ssl.SSLError as exc:
+        _close(client)
         raise DeliveryError(f"TLS failed: {exc.reason or exc}", where) from exc
-    except (smtplib.SMTPException, OSError) as exc:
+    except (smtplib.SMTPException, OSError, ValueError) as exc:  # ValueError: a bad host name
+        _close(client)
         raise DeliveryError(f"cannot send: {exc}", where) from exc
 
 
-def default_outbox() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "botistat" / "outbox"
+def _close(client: smtplib.SMTP | None) -> None:
+    if client is not None:
+        client.close()
 
 
-def save_to_outbox(message: EmailMessage, outbox: Path) -> Path:
-    """Write the message as an ``.eml`` file (atomically) and return its path."""
-    outbox.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-    temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(message.as_bytes())
-    temporary.replace(path)
-    return path
+def login(client: smtplib.SMTP, user: str, password: str) -> None:
+    """Log in; the credentials go as UTF-8 (RFC 4616, RFC 4954).
+
+    smtplib's own login encodes them as ASCII, so a password such as ``Zürich-2026`` raised
+    UnicodeEncodeError. It is still used for ASCII credentials: it also knows CRAM-MD5.
+    """
+    if user.isascii() and password.isascii():
+        client.login(user, password)
+        return
+    client.ehlo_or_helo_if_needed()
+    offered = client.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" in offered:
+        code, reply = client.docmd("AUTH", "PLAIN " + _base64(f"\0{user}\0{password}"))
+    elif "LOGIN" in offered:
+        code, reply = client.docmd("AUTH", "LOGIN " + _base64(user))
+        if code == 334:
+            code, reply = client.docmd(_base64(password))
+    else:
+        raise smtplib.SMTPException(
+            "the server offers neither AUTH PLAIN nor LOGIN, which a non-ASCII password needs"
+        )
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
-def waiting(outbox: Path) -> list[Path]:
-    return sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+def _base64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def load_message(path: Path) -> EmailMessage:
-    from email import message_from_bytes
+def _transmit(
+    client: smtplib.SMTP, message: EmailMessage, recipients: list[str], where: str
+) -> dict[str, tuple[int, bytes]]:
+    try:
+        return client.send_message(message, to_addrs=recipients)
+    except smtplib.SMTPRecipientsRefused as exc:
+        refusals = _refusals(exc.recipients)
+        raise MessageRefusedError("SMTP server refused every recipient", where, refusals) from exc
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        reply = _text(exc.smtp_error)
+        refusals = [Refusal(address, exc.smtp_code, reply) for address in recipients]
+        raise MessageRefusedError(
+            f"SMTP server refused the message ({exc.smtp_code} {reply})", where, refusals
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"cannot send: {exc}", where) from exc
+    except (ValueError, LookupError) as exc:  # no recipient, a header that cannot be written
+        refusals = [Refusal(address, None, str(exc)) for address in recipients or ["(nobody)"]]
+        raise MessageRefusedError(f"cannot send this message: {exc}", where, refusals) from exc
 
-    parsed = message_from_bytes(path.read_bytes(), _class=EmailMessage, policy=MAIL_POLICY)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
+
+def _text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return " ".join(text.split())

@@ -134,28 +134,37 @@ def parse_thresholds(texts: Iterable[str], where: str) -> list[Threshold]:
 def evaluate(
     thresholds: list[Threshold], report: Report, *, allow_empty: bool = False
 ) -> CheckResult:
-    """Judge every threshold overall, or in every group when the report has ``--by``."""
-    if report.by is None:
+    """Judge every threshold overall, or in every group when the report has ``--by``.
+
+    Counts and sums have a value on any input, 0 when it is empty, so ``messages.total > 0``
+    fails when the logs stop. Only what is computed from records that may be missing (rates,
+    averages, percentiles: see :func:`can_be_empty`) has no value, and is "no data". With
+    ``--by`` and no group at all (no records), thresholds are judged over all records.
+    """
+    if report.by is None or not report.groups:
         scopes: list[tuple[str | None, Metrics]] = [(None, report.metrics)]
     else:
         scopes = [(group.key, group.metrics) for group in report.groups]
     # Flattened once per scope, not once per threshold.
     inputs = {name: getattr(report.input, name.split(".", 1)[1]) for name in INPUT_METRICS}
     values = [{**scalar_metrics(metrics), **inputs} for _, metrics in scopes]
-    empty = report.input.records == 0
     outcomes = []
     for threshold in thresholds:
         for (group, _), scope_values in zip(scopes, values, strict=True):
             value = scope_values[threshold.metric]
-            actual = None if empty or value is None else float(value)
+            actual = None if value is None else float(value)
             if actual is None:
                 status: Status = "no_data"
             else:
                 status = "pass" if threshold.holds(actual) else "fail"
             outcomes.append(Outcome(threshold, group, actual, status))
-        if not scopes:
-            outcomes.append(Outcome(threshold, None, None, "no_data"))
     return CheckResult(tuple(outcomes), report.by, allow_empty)
+
+
+def can_be_empty(metric: str) -> bool:
+    """Whether a metric has no value ("no data") when there is nothing to compute it from:
+    rates, averages and percentiles; counts and sums are 0 instead."""
+    return scalar_metrics(Metrics()).get(metric, 0) is None
 
 
 def is_rate(metric: str) -> bool:

@@ -1,0 +1,137 @@
+"""Peak memory of ``botistat report`` under several ``--memory-budget`` values, same input.
+
+    python bench/memory_budget.py                              # 1M JSONL: 64M 256M 1G default
+    python bench/memory_budget.py --records 10000000 --format csv --repeat 3
+    python bench/memory_budget.py --budgets 32M 64M 128M 256M 512M 1G 2G
+
+For each budget: the partitions the input is spilled to (0: processed in memory), wall time,
+peak RSS (the kernel's ru_maxrss of the process: every page it had, file-backed ones
+included, like ``/usr/bin/time -v``'s "Maximum resident set size") and peak private memory
+(RssAnon sampled from /proc every 20 ms, as bench/run.py does). With ``--repeat``, each
+budget runs that many times in turn; the median of each figure is printed, and the spread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from dataset import VERSION, write_dataset  # noqa: E402
+
+FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    max_rss: int
+    peak_rss_anon: int
+
+
+def run_measured(command: list[str]) -> Run:
+    """Run a command; its wall time, ru_maxrss and sampled peak RssAnon (bytes)."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            status = Path(f"/proc/{process.pid}/status")
+            while not done.is_set():
+                try:
+                    for line in status.read_text().splitlines():
+                        if line.startswith("RssAnon:"):
+                            peak = max(peak, int(line.split()[1]) * 1024)
+                except OSError:
+                    return
+                done.wait(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        # wait4, not Popen.wait: it also gives the child's resource usage.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        if process.returncode != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"{command[3:5]} failed ({process.returncode}):\n{message}")
+    return Run(seconds, usage.ru_maxrss * 1024, peak)
+
+
+def partitions(files: list[str], budget: str) -> int:
+    from botistat.engine.partition import default_memory_budget, parse_size, partitions_for
+    from botistat.ingest import resolve_sources
+
+    size = default_memory_budget() if budget == "default" else parse_size(budget)
+    return partitions_for(resolve_sources(files), size)
+
+
+def command(files: list[str], budget: str) -> list[str]:
+    chosen = [] if budget == "default" else ["--memory-budget", budget]
+    return [sys.executable, "-m", "botistat", "report", *files, "--format", "json", *chosen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--format", choices=sorted(FORMAT_DIRS), default="jsonl")
+    parser.add_argument("--budgets", nargs="+", default=["64M", "256M", "1G", "default"])
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    from botistat.engine.partition import default_memory_budget
+
+    directory = write_dataset(args.records, BENCH / "data" / f"{args.records}-v{VERSION}")
+    files = sorted(str(p) for p in (directory / FORMAT_DIRS[args.format]).iterdir())
+    size = sum(Path(p).stat().st_size for p in files)
+    for name in files:  # the page cache warmed, so that no run pays for the disk
+        with Path(name).open("rb") as handle:
+            while handle.read(16 << 20):
+                pass
+    print(
+        f"{args.records:,} records, {args.format}, {size / 1e6:,.0f} MB; default budget here: "
+        f"{default_memory_budget() >> 20} MiB; median of {args.repeat} run(s) (min-max)\n"
+    )
+    print("| budget | partitions | seconds | peak RSS MiB | peak RssAnon MiB |")
+    print("|---|---:|---:|---:|---:|")
+    runs: dict[str, list[Run]] = {budget: [] for budget in args.budgets}
+    for _ in range(args.repeat):
+        for budget in args.budgets:  # in turn, so a slow spell of the machine hits all alike
+            runs[budget].append(run_measured(command(files, budget)))
+    for budget in args.budgets:
+        done = runs[budget]
+
+        def figure(values: list[float], scale: float, digits: int) -> str:
+            middle = f"{statistics.median(values) / scale:,.{digits}f}"
+            if len(values) == 1:
+                return middle
+            return f"{middle} ({min(values) / scale:,.{digits}f}-{max(values) / scale:,.{digits}f})"
+
+        print(
+            f"| {budget} | {partitions(files, budget)} | "
+            f"{figure([r.seconds for r in done], 1, 2)} | "
+            f"{figure([r.max_rss for r in done], 1 << 20, 0)} | "
+            f"{figure([r.peak_rss_anon for r in done], 1 << 20, 0)} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
