@@ -32,11 +32,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +45,7 @@ sys.path.insert(0, str(BENCH))
 
 import polars as pl  # noqa: E402
 from dataset import records  # noqa: E402
+from measure import measure  # noqa: E402
 
 #: Bump when the generated files change, so cached ones are made anew.
 VERSION = 1
@@ -181,48 +179,16 @@ def run_measured(command: list[str], timeout: float, max_memory: int) -> Run:
     """Run a command in a fresh child: its wall time, its own peak RSS (``wait4``) and its
     peak private memory (RssAnon, sampled from /proc); killed after ``timeout`` seconds or
     past ``max_memory`` bytes of private memory."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err)
-        peak = 0
-        stop = threading.Event()
-        killed = ""
-
-        def sample() -> None:
-            nonlocal peak, killed
-            status = Path(f"/proc/{process.pid}/status")
-            deadline = start + timeout
-            while not stop.is_set():
-                if time.perf_counter() > deadline or peak > max_memory:
-                    killed = "timeout" if peak <= max_memory else "memory limit"
-                    process.kill()
-                    return
-                try:
-                    for line in status.read_text().splitlines():
-                        if line.startswith("RssAnon:"):
-                            peak = max(peak, int(line.split()[1]) * 1024)
-                except OSError:
-                    return
-                stop.wait(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stop.set()
-        sampler.join()
-        out.seek(0)
-        err.seek(0)
-        return Run(
-            seconds,
-            usage.ru_maxrss * 1024,
-            peak,
-            killed,
-            process.returncode,
-            out.read(),
-            err.read(),
-        )
+    run = measure(command, timeout=timeout, max_memory=max_memory)
+    return Run(
+        run.seconds,
+        run.peak_rss,
+        run.peak_rss_anon,
+        run.killed,
+        run.returncode,
+        run.stdout,
+        run.stderr,
+    )
 
 
 def check(variant: Variant, document: dict[str, Any], clean: dict[str, Any] | None) -> str:

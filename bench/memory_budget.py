@@ -14,13 +14,8 @@ budget runs that many times in turn; the median of each figure is printed, and t
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +23,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from dataset import VERSION, write_dataset  # noqa: E402
+from measure import measure  # noqa: E402
 
 FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
 
@@ -41,37 +37,11 @@ class Run:
 
 def run_measured(command: list[str]) -> Run:
     """Run a command; its wall time, ru_maxrss and sampled peak RssAnon (bytes)."""
-    with tempfile.TemporaryFile() as errors:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-        peak = 0
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            status = Path(f"/proc/{process.pid}/status")
-            while not done.is_set():
-                try:
-                    for line in status.read_text().splitlines():
-                        if line.startswith("RssAnon:"):
-                            peak = max(peak, int(line.split()[1]) * 1024)
-                except OSError:
-                    return
-                done.wait(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        # wait4, not Popen.wait: it also gives the child's resource usage.
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - start
-        done.set()
-        sampler.join()
-        if process.returncode != 0:
-            errors.seek(0)
-            message = errors.read().decode(errors="replace")[-2000:]
-            raise SystemExit(f"{command[3:5]} failed ({process.returncode}):\n{message}")
-    return Run(seconds, usage.ru_maxrss * 1024, peak)
+    run = measure(command)
+    if run.returncode != 0:
+        message = run.stderr.decode(errors="replace")[-2000:]
+        raise SystemExit(f"{command[3:5]} failed ({run.returncode}):\n{message}")
+    return Run(run.seconds, run.peak_rss, run.peak_rss_anon)
 
 
 def partitions(files: list[str], budget: str) -> int:

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from dataset import VERSION, write_dataset  # noqa: E402
+from measure import measure  # noqa: E402
 
 DATA = BENCH / "data"
 FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
@@ -42,32 +40,11 @@ class Run:
 
 def run_measured(command: list[str]) -> Run:
     """Run a command, sampling its private memory (RssAnon) every 20 ms."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        status = Path(f"/proc/{process.pid}/status")
-        while not stop.is_set():
-            try:
-                for line in status.read_text().splitlines():
-                    if line.startswith("RssAnon:"):
-                        peak = max(peak, int(line.split()[1]) * 1024)
-            except OSError:
-                return
-            stop.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = process.communicate()
-    seconds = time.perf_counter() - start
-    stop.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"{command[:3]} failed ({process.returncode}):\n{err.decode()[-2000:]}")
-    return Run(seconds, peak, out.decode())
+    run = measure(command)
+    if run.returncode != 0:
+        message = run.stderr.decode(errors="replace")[-2000:]
+        raise SystemExit(f"{command[:3]} failed ({run.returncode}):\n{message}")
+    return Run(run.seconds, run.peak_rss_anon, run.stdout.decode())
 
 
 def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -60,3 +61,23 @@ def run_botistat(
         timeout=120,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A TCP port on localhost nobody listens on now (for a test server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def rounded(value: Any) -> Any:
+    """Floats in nested data rounded to 12 places: sums of dollars may differ in their last
+    bits when partitions add up in another order."""
+    if isinstance(value, float):
+        return round(value, 12)
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value

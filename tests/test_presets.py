@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT, invoke, write_jsonl, write_text
+from tests.conftest import ROOT, invoke, rounded, write_jsonl, write_text
 
 FIXTURES = ROOT / "tests" / "fixtures" / "presets"
 
@@ -88,16 +88,6 @@ def test_preset_report_is_the_same_when_spilled(cli: CliRunner, name: str) -> No
     spilled = report(cli, fixture, "--preset", name, "--partitions", "4")
     # Sums of dollars may differ in their last bits: the partitions add up in another order.
     assert rounded(spilled) == rounded(report(cli, fixture, "--preset", name))
-
-
-def rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 12)
-    if isinstance(value, dict):
-        return {key: rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [rounded(item) for item in value]
-    return value
 
 
 def test_litellm_details(cli: CliRunner) -> None:

@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from botistat.engine.partition import partitions_for
 from botistat.ingest import Source
 from botistat.report.thresholds import can_be_empty, metric_names
-from tests.conftest import ROOT, write_jsonl, write_text
+from tests.conftest import ROOT, free_port, rounded, write_jsonl, write_text
 from tests.hostile.conftest import CRASH_MARKERS, run_hostile
 
 #: Seconds any one subprocess may take here before the test fails.
@@ -222,13 +221,6 @@ class Inbox:
         assert isinstance(parsed, EmailMessage)
         self.messages.append((list(envelope.rcpt_tos), parsed))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -522,13 +514,3 @@ def test_many_partitions_give_the_numbers_of_one_pass(tmp_path: Path) -> None:
     for section in ("messages", "response_ms", "tokens", "errors", "countries", "cost", "groups"):
         # Sums of dollars may differ in their last bits: the partitions add up in another order.
         assert rounded(many[section]) == rounded(one[section]), section
-
-
-def rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 12)
-    if isinstance(value, dict):
-        return {key: rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [rounded(item) for item in value]
-    return value
