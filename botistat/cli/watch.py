@@ -189,9 +189,13 @@ def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: boo
             display = Live(live_view(monitor, len(watcher.files), shown), auto_refresh=False)
             display.start()
         while True:
+            # Buckets are closed as of when this look at the files began, not when the lines
+            # it read are folded in: a line written before it was read, so a bucket that
+            # ended while a large batch was parsed is not closed before its last lines count.
+            looked = datetime.now(UTC)
             for message in watcher.poll():
                 warn(message)
-            for event in monitor.check(datetime.now(UTC)):
+            for event in monitor.check(looked):
                 document = event.document()
                 shown.append(document)
                 del shown[:-20]
