@@ -22,6 +22,9 @@ Resolved ambiguities (documented here so that test failures can be judged):
 * Naive ISO timestamps in a non-UTC zone use ``fold=0`` for ambiguous/non-existent local times.
 * ``since``/``until`` that are naive datetimes are taken as UTC; ``since`` is inclusive and
   ``until`` exclusive. Response times are paired only among records inside the range.
+* ``--by week`` and ``--by month`` label the local (``timezone``) date of a record's timestamp:
+  ``2026-W47`` is the ISO 8601 year and week (weeks from Monday; the year is the one the
+  week's Thursday falls in), ``2026-11`` the month.
 * CSV rows that are completely empty (``[]`` from the csv module) are ignored, including any
   before the header; the first non-empty row is the header.
 """
@@ -49,6 +52,7 @@ __all__ = [
     "compute_metrics",
     "load_records",
     "percentile",
+    "time_bucket",
 ]
 
 CANONICAL_FIELDS: tuple[str, ...] = (
@@ -684,3 +688,24 @@ def compute_grouped(
         owner = user_record if replies_by_user else bot_record
         responses.setdefault(key_fn(owner), []).append(ms)
     return {key: _metrics(group, responses.get(key, []), top) for key, group in groups.items()}
+
+
+def time_bucket(by: str, timezone: str = "UTC") -> Callable[[Record], str]:
+    """The ``--by`` key of a time bucket (``day``, ``hour``, ``week``, ``month``) as its label,
+    from the record's local time in ``timezone``."""
+    zone: tzinfo = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
+
+    def key(record: Record) -> str:
+        local = record["timestamp"].astimezone(zone)
+        if by == "week":
+            year, week, _ = local.isocalendar()
+            return f"{year:04d}-W{week:02d}"
+        if by == "month":
+            return f"{local.year:04d}-{local.month:02d}"
+        if by == "hour":
+            return f"{local:%Y-%m-%d %H}:00"
+        if by == "day":
+            return local.date().isoformat()
+        raise ValueError(f"not a time bucket: {by}")
+
+    return key

@@ -202,7 +202,8 @@ def _groups(
     groups = []
     volumes = merge_volume(partials.volume.lazy(), keys).collect()
     rows = sorted(
-        volumes.iter_rows(named=True), key=lambda r: (r[GROUP] is None, group_label(r[GROUP]))
+        volumes.iter_rows(named=True),
+        key=lambda r: (r[GROUP] is None, group_label(r[GROUP], options.by)),
     )
     for row in rows:
         key = row[GROUP]
@@ -225,7 +226,7 @@ def _groups(
         )
         cost = cost_summary(costs[key] if key in costs else partials.cost.clear(), prices)
         metrics = _metrics(row, summary, countries, spikes, cost)
-        groups.append(Group(key=group_label(key), metrics=metrics))
+        groups.append(Group(key=group_label(key, options.by), metrics=metrics))
     return tuple(groups)
 
 
