@@ -6,7 +6,7 @@ from typing import Any
 
 from botistat.core.model import SCHEMA_VERSION, Report
 from botistat.report.compare import changes
-from botistat.report.plain import input_document, iso_time, metrics_document
+from botistat.report.plain import input_document, iso_time, metrics_document, top_document
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -15,6 +15,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "input": input_document(report.input),
         **metrics_document(report.metrics),
+        "top": top_document(report.top_usage),
     }
     document["timeline"] = {
         "bucket_seconds": report.bucket_seconds,

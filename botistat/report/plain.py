@@ -14,6 +14,7 @@ from botistat.core.model import (
     InputSummary,
     Metrics,
     Spike,
+    TopUsage,
 )
 from botistat.geo.addresses import REASONS
 
@@ -50,6 +51,17 @@ def cost_document(cost: Cost) -> dict[str, Any]:
             for item in cost.unpriced_models
         ],
         "source": cost.source,
+    }
+
+
+def top_document(top: TopUsage) -> dict[str, Any]:
+    return {
+        kind: [asdict(item) for item in items]
+        for kind, items in (
+            ("conversations", top.conversations),
+            ("users", top.users),
+            ("models", top.models),
+        )
     }
 
 
