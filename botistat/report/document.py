@@ -6,6 +6,7 @@ from typing import Any
 
 from botistat.core.model import SCHEMA_VERSION, Report
 from botistat.report.compare import changes
+from botistat.report.numbers import fraction, in_unit_of, millis
 from botistat.report.plain import input_document, iso_time, metrics_document, top_document
 
 
@@ -26,8 +27,8 @@ def report_document(report: Report) -> dict[str, Any]:
                 "messages": p.messages,
                 "tokens": p.tokens,
                 "replies": p.replies,
-                "p95_ms": p.p95_ms,
-                "error_rate": p.error_rate,
+                "p95_ms": millis(p.p95_ms),
+                "error_rate": fraction(p.error_rate),
             }
             for p in report.timeline
         ],
@@ -38,7 +39,10 @@ def report_document(report: Report) -> dict[str, Any]:
             **metrics_document(report.previous.metrics),
         }
         document["change"] = {
-            change.metric: {"absolute": change.absolute, "percent": change.percent}
+            change.metric: {
+                "absolute": in_unit_of(change.metric, change.absolute),
+                "percent": fraction(change.percent),
+            }
             for change in changes(report.metrics, report.previous.metrics)
         }
     if report.by is not None:
