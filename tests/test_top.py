@@ -189,3 +189,18 @@ def test_json_has_the_top_lists_and_build_report_sizes_them() -> None:
         assert model.usd == pytest.approx(by_model[model.name].usd if model.name in by_model else 0)
     with pytest.raises(ConfigError):
         botistat.build_report([root], top_items=-1)
+
+
+@pytest.mark.parametrize("size", [0, 2])
+def test_top_usage_option_sizes_the_lists(size: int) -> None:
+    from typer.testing import CliRunner
+
+    from botistat.cli.app import app
+
+    root = Path(__file__).resolve().parent.parent / "sample_logs"
+    result = CliRunner().invoke(
+        app, ["report", str(root), "--top-usage", str(size), "-f", "json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0
+    top = json.loads(result.stdout)["top"]
+    assert [len(items) for items in top.values()] == [size, size, size]

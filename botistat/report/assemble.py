@@ -162,11 +162,11 @@ def assemble_report(
         timeline=_timeline(buckets, options.spikes.bucket_seconds),
         bucket_seconds=options.spikes.bucket_seconds,
         timeline_dense=_dense(buckets, options.spikes.bucket_seconds),
-        top_usage=top_usage(merge_top_usage(partials.top.lazy(), options.top_items).collect()),
+        top_usage=top_lists(merge_top_usage(partials.top.lazy(), options.top_items).collect()),
     )
 
 
-def top_usage(rows: pl.DataFrame) -> TopUsage:
+def top_lists(rows: pl.DataFrame) -> TopUsage:
     """The merged :mod:`botistat.metrics.top` rows, in their order, as the report's lists."""
     lists: dict[str, list[TopItem]] = {key: [] for _, key in TOP_FIELDS}
     keys = dict(TOP_FIELDS)
