@@ -40,6 +40,8 @@ class ReportRequest:
     until: str | None = None
     by: str | None = None
     top: int = 10
+    #: Conversations, users and models in the report's top lists.
+    top_items: int = 10
     #: ``jsonl``, ``csv``, ``tsv``; None: by extension, then by content.
     input_format: str | None = None
     strict: bool = False
@@ -109,6 +111,7 @@ def build_report(
     compare: bool = False,
     by: str | None = None,
     top: int = 10,
+    top_items: int = 10,
     preset: str | None = None,
     input_format: str | None = None,
     strict: bool = False,
@@ -123,11 +126,13 @@ def build_report(
     for the defaults (no config file is looked for). The keyword options mean what the
     ``report`` command's options of the same name mean (``since``/``until`` take ISO times,
     dates or spans such as ``7d``; ``bucket`` is the timeline's and the spikes' time bucket,
-    such as ``5m``). When neither ``config`` nor ``preset`` says how to read the logs, a
-    known format is recognised from the first records of the first input and its preset used
-    (``report.input.preset``, ``report.input.preset_detected_from``); ``preset="none"`` turns
-    that off. Raises :class:`~botistat.core.errors.BotistatError` for
-    anything the caller can fix (a bad path, a bad option, malformed input with ``strict``).
+    such as ``5m``). ``top_items`` is how many conversations, users and models
+    ``report.top_usage`` lists, those with the most tokens. When neither ``config`` nor
+    ``preset`` says how to read the logs, a known format is recognised from the first records
+    of the first input and its preset used (``report.input.preset``,
+    ``report.input.preset_detected_from``); ``preset="none"`` turns that off. Raises
+    :class:`~botistat.core.errors.BotistatError` for anything the caller can fix (a bad path,
+    a bad option, malformed input with ``strict``).
     """
     settings = _settings(config, preset)
     request = ReportRequest(
@@ -136,6 +141,7 @@ def build_report(
         until=until,
         by=by,
         top=top,
+        top_items=top_items,
         input_format=input_format,
         strict=strict,
         geoip_db=Path(geoip_db) if geoip_db is not None else None,
@@ -160,6 +166,8 @@ def make_report(
         raise ConfigError(
             f"cannot group by {request.by!r}", "--by", f"choose one of: {', '.join(GROUP_KEYS)}"
         )
+    if request.top_items < 0:
+        raise ConfigError(f"cannot list {request.top_items} items", "top_items", "give 0 or more")
     if request.period.tz:
         validate_timezone(request.period.tz, "--tz")
         settings = replace(settings, timezone=request.period.tz)
@@ -170,6 +178,7 @@ def make_report(
     options = ReportOptions(
         by=request.by,
         top=request.top,
+        top_items=request.top_items,
         since=since,
         until=until,
         timezone=settings.timezone,

@@ -22,6 +22,13 @@ Resolved ambiguities (documented here so that test failures can be judged):
 * Naive ISO timestamps in a non-UTC zone use ``fold=0`` for ambiguous/non-existent local times.
 * ``since``/``until`` that are naive datetimes are taken as UTC; ``since`` is inclusive and
   ``until`` exclusive. Response times are paired only among records inside the range.
+* ``--by week`` and ``--by month`` label the local (``timezone``) date of a record's timestamp:
+  ``2026-W47`` is the ISO 8601 year and week (weeks from Monday; the year is the one the
+  week's Thursday falls in), ``2026-11`` the month.
+* ``top`` ranks conversations, users and models by tokens (descending), then name (ascending,
+  by code point), keeps those with tokens, and leaves out messages without the field. A
+  message's cost is its tokens at its model's (input, output) rates per 1M tokens when it has
+  a prompt or completion count and its model a price; otherwise, with tokens, it is unpriced.
 * CSV rows that are completely empty (``[]`` from the csv module) are ignored, including any
   before the header; the first non-empty row is the header.
 """
@@ -47,8 +54,10 @@ __all__ = [
     "Record",
     "compute_grouped",
     "compute_metrics",
+    "compute_top",
     "load_records",
     "percentile",
+    "time_bucket",
 ]
 
 CANONICAL_FIELDS: tuple[str, ...] = (
@@ -684,3 +693,75 @@ def compute_grouped(
         owner = user_record if replies_by_user else bot_record
         responses.setdefault(key_fn(owner), []).append(ms)
     return {key: _metrics(group, responses.get(key, []), top) for key, group in groups.items()}
+
+
+def time_bucket(by: str, timezone: str = "UTC") -> Callable[[Record], str]:
+    """The ``--by`` key of a time bucket (``day``, ``hour``, ``week``, ``month``) as its label,
+    from the record's local time in ``timezone``."""
+    zone: tzinfo = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
+
+    def key(record: Record) -> str:
+        local = record["timestamp"].astimezone(zone)
+        if by == "week":
+            year, week, _ = local.isocalendar()
+            return f"{year:04d}-W{week:02d}"
+        if by == "month":
+            return f"{local.year:04d}-{local.month:02d}"
+        if by == "hour":
+            return f"{local:%Y-%m-%d %H}:00"
+        if by == "day":
+            return local.date().isoformat()
+        raise ValueError(f"not a time bucket: {by}")
+
+    return key
+
+
+def _message_cost(record: Record, prices: dict[str, tuple[float, float]]) -> float | None:
+    """A message's USD, 0.0 when it has no tokens to price, None when its tokens have no
+    price (no prompt/completion split, or a model without rates)."""
+    split = record["prompt_tokens"] is not None or record["completion_tokens"] is not None
+    rates = prices.get(record["model"] or "")
+    if split and rates is not None:
+        prompt, completion = record["prompt_tokens"] or 0, record["completion_tokens"] or 0
+        return (prompt * rates[0] + completion * rates[1]) / 1_000_000
+    has_tokens = any((record[name] or 0) > 0 for name in _TOKEN_FIELDS)  # type: ignore[literal-required]
+    return None if has_tokens else 0.0
+
+
+def compute_top(
+    records: list[Record],
+    n: int = 10,
+    prices: dict[str, tuple[float, float]] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """The report's ``top``: per field the first ``n`` names by tokens, then name, each with
+    ``tokens``, ``messages``, ``usd`` (of its priced messages) and ``unpriced_messages``."""
+    selected = _in_range(records, since, until)
+    result: dict[str, list[dict[str, Any]]] = {}
+    for field, key in (
+        ("conversation_id", "conversations"),
+        ("user_id", "users"),
+        ("model", "models"),
+    ):
+        totals: dict[str, dict[str, Any]] = {}
+        for record in selected:
+            name = record[field]  # type: ignore[literal-required]
+            if name is None:
+                continue
+            entry = totals.setdefault(
+                name, {"name": name, "tokens": 0, "messages": 0, "usd": [], "unpriced_messages": 0}
+            )
+            entry["tokens"] += _record_total(record)
+            entry["messages"] += 1
+            cost = _message_cost(record, prices or {})
+            if cost is None:
+                entry["unpriced_messages"] += 1
+            else:
+                entry["usd"].append(cost)
+        ranked = sorted(
+            (entry for entry in totals.values() if entry["tokens"] > 0),
+            key=lambda entry: (-entry["tokens"], entry["name"]),
+        )
+        result[key] = [{**entry, "usd": math.fsum(entry["usd"])} for entry in ranked[:n]]
+    return result

@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.conftest import ROOT, free_port, run_botistat, write_text
+from tests.test_html import parse
 
 SAMPLE = str(ROOT / "sample_logs")
 
@@ -220,3 +221,27 @@ def test_password_in_config_is_refused(tmp_path: Path) -> None:
     result = email("-c", str(cfg), "--to", "x@example.com")
     assert result.returncode == 2
     assert b"password_env" in result.stderr
+
+
+def test_html_part_has_the_cost_table(tmp_path: Path) -> None:
+    out = tmp_path / "report.eml"
+    cfg = write_text(tmp_path / "c.yaml", "email:\n  sender: me@example.com\n")
+    result = email("-c", str(cfg), "--to", "x@example.com", "--dry-run", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    message = message_from_bytes(out.read_bytes(), _class=EmailMessage, policy=default)
+    assert isinstance(message, EmailMessage)
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    page = parse(html_part.get_content())
+    # The sample logs' cost, as the text part (and the table, text and Markdown) has it.
+    header = page.cells.index("Priced from")
+    assert page.cells[header + 2 : header + 6] == [
+        "claude-3-5-haiku",
+        "492",
+        "genai-prices",
+        "$0.6621",
+    ]
+    assert "llama-3.1-70b" in page.cells and "unpriced" in page.cells
+    total = "Total $0.8289 (partial: some tokens have no price)."
+    assert total in " ".join(" ".join(page.text).split())
+    assert total in " ".join(text_part.get_content().split())

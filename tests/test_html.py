@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from botistat.core.model import Contributor
 from botistat.render import render
 from tests.conftest import invoke
 from tests.test_compare import two_days  # noqa: F401 - the fixture
@@ -103,3 +105,35 @@ def test_chart_marks_spikes_and_change_arrows(
     assert any(c.startswith("Messages 6") and "▲ +2 (+50.0%)" in c for c in page.cells)
     assert any(c.startswith("Tokens 600") and "▲ +400 (+200.0%)" in c for c in page.cells)
     assert "polyline" in page.tags
+
+
+def test_cost_table_as_in_the_other_formats() -> None:
+    page = parse(render(sample_report(), "html"))
+    cells = page.cells
+    # The Cost section of the table, text and Markdown outputs: per model, then unpriced.
+    header = cells.index("Priced from")
+    assert cells[header - 2 : header + 2] == ["Model", "Messages", "Priced from", "Cost (USD)"]
+    assert cells[header + 2 : header + 14] == [
+        *("gpt-4o", "560", "genai-prices", "$2.91"),
+        *("gpt-4o-mini", "30", "log", "$0.0512"),
+        *("llama-3.1-70b", "10", "unpriced", "3,000 in, 1,000 out"),
+    ]
+    text = " ".join(" ".join(page.text).split())
+    assert "Total $2.96 (partial: some tokens have no price). Prices: genai-prices 0.2.5." in text
+
+
+def test_top_lists_and_whole_ids() -> None:
+    report = sample_report()
+    long_id = "conv-2a7f9c31-5b8e-4d0a-9f3e-7c1b2d4e6f80"
+    spike = replace(report.metrics.spikes[0], conversations=(Contributor(long_id, 120_000),))
+    report = replace(report, metrics=replace(report.metrics, spikes=(spike,)))
+    page = parse(render(report, "html"))
+    text = " ".join(page.text)
+    for heading in ("Top conversations by tokens", "Top users by tokens", "Top models by tokens"):
+        assert heading in text
+    cells = page.cells
+    row = cells.index("user-7")
+    assert cells[row - 1 : row + 4] == ["1", "user-7", "150,000", "300", "$0.7200+"]
+    # The spike's top conversation, whole (the terminal table cuts it to its width).
+    assert cells.count(long_id) == 2  # in the top conversations, and in the spike
+    assert not any("…" in cell for cell in cells)

@@ -6,9 +6,10 @@ them with small blocks so records also straddle block boundaries.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,20 +48,32 @@ def botistat_report(
     return report_from_scan(scan, ReportOptions(**options), NoLookup())
 
 
-def same(ours: Any, expected: Any) -> bool:
+#: Keys whose floats the document rounds (docs/metrics.md, "Numbers in JSON and CSV"): to
+#: 3 decimals (milliseconds), or to 6 significant digits (rates and shares).
+MILLISECOND_KEYS = frozenset({"avg", "p50", "p90", "p95", "p99", "max", "avg_response_ms"})
+FRACTION_KEYS = frozenset({"rate", "share"})
+
+
+def same(ours: Any, expected: Any, key: str = "") -> bool:
     """Equal where ``expected`` says anything (botistat may report more keys), with floats
-    compared to 1e-9 relative and None only equal to None."""
+    compared to 1e-9 relative, plus what rounding them for the document may take off (by
+    their ``key``), and None only equal to None."""
     if isinstance(expected, dict):
         return isinstance(ours, dict) and all(
-            k in ours and same(ours[k], expected[k]) for k in expected
+            k in ours and same(ours[k], expected[k], k) for k in expected
         )
     if isinstance(expected, list):
         return (
             isinstance(ours, list)
             and len(ours) == len(expected)
-            and all(same(a, b) for a, b in zip(ours, expected, strict=True))
+            and all(same(a, b, key) for a, b in zip(ours, expected, strict=True))
         )
     if isinstance(expected, float) and isinstance(ours, float | int):
+        computed = 1e-9 * abs(expected)
+        if key in MILLISECOND_KEYS:
+            return abs(ours - expected) <= 0.5e-3 + computed
+        if key in FRACTION_KEYS:
+            return abs(ours - expected) <= 5e-6 * abs(expected) + computed
         return ours == pytest.approx(expected, rel=1e-9)
     return type(ours) is type(expected) and bool(ours == expected)
 
@@ -169,3 +182,62 @@ def test_sample_logs_match_reference() -> None:
     assert_same_metrics(metrics_document(report.metrics), reference.compute_metrics(records))
     assert report.input.skipped == skipped == 5
     assert report.input.files == 9
+
+
+def year_end_logs(rng: random.Random, directory: Path) -> list[Path]:
+    """Conversations from late November 2026 to mid January 2027, and around the turn of 2026,
+    with timestamps in several offsets: across month ends, ISO weeks that belong to the year
+    after their Monday's (2026-W01 begins on 29 December 2025) or to the year before their
+    Sunday's (2026-W53 ends on 3 January 2027), and turns of the year that local time moves."""
+    lines = []
+    for index in range(400):
+        start, days = rng.choice(
+            [(datetime(2026, 11, 25, tzinfo=UTC), 52), (datetime(2025, 12, 27, tzinfo=UTC), 8)]
+        )
+        moment = start + timedelta(seconds=rng.uniform(0, days * 86400))
+        for turn in range(rng.randint(1, 4)):
+            moment += timedelta(seconds=rng.choice([1, 30, 3600]))
+            offset = timedelta(hours=rng.choice([-5, 0, 1, 13]))
+            stamp = (moment + offset).replace(tzinfo=None).isoformat(timespec="milliseconds")
+            sign = "-" if offset < timedelta(0) else "+"
+            hours = abs(int(offset.total_seconds())) // 3600
+            role = "user" if turn % 2 == 0 else "bot"
+            record = {
+                "timestamp": f"{stamp}{sign}{hours:02d}:00",
+                "conversation_id": f"c{index}",
+                "role": role,
+                "prompt_tokens": rng.randrange(500) if role == "bot" else None,
+                "country": rng.choice(["DE", "US", None]),
+            }
+            lines.append(json.dumps(record))
+    rng.shuffle(lines)
+    path = directory / "year-end.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return [path]
+
+
+@pytest.mark.parametrize(
+    ("by", "timezone", "partitions"),
+    [
+        ("week", "Pacific/Auckland", 0),
+        ("week", "America/New_York", 3),
+        ("month", "Pacific/Auckland", 3),
+        ("month", "America/New_York", 0),
+        ("day", "Pacific/Auckland", 0),
+    ],
+)
+def test_week_and_month_groups_match_reference(
+    tmp_path: Path, by: str, timezone: str, partitions: int
+) -> None:
+    paths = year_end_logs(random.Random(47), tmp_path)
+    report = botistat_report(paths, {}, 1 << 16, by=by, timezone=timezone, partitions=partitions)
+    records, _ = reference.load_records(paths)
+    expected = reference.compute_grouped(records, reference.time_bucket(by, timezone))
+    labels = [group.key for group in report.groups]
+    assert labels == sorted(expected)  # in time order
+    for group in report.groups:
+        assert_same_metrics(metrics_document(group.metrics), expected[group.key])
+    if by == "week":
+        assert {"2026-W01", "2026-W53", "2027-W01"} <= set(labels)
+    if by == "month":
+        assert labels == ["2025-12", "2026-01", "2026-11", "2026-12", "2027-01"]

@@ -6,13 +6,15 @@ import csv
 import io
 import json
 import os
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from botistat.core.model import (
     Contributor,
+    Cost,
     Countries,
     CountryAggregate,
     CountryRow,
@@ -22,13 +24,18 @@ from botistat.core.model import (
     InputSummary,
     Messages,
     Metrics,
+    ModelCost,
     Report,
     ResponseTimes,
     Spike,
     TimelinePoint,
     Tokens,
+    TopItem,
+    TopUsage,
+    UnpricedModel,
 )
 from botistat.render import RENDERERS, Terminal, render
+from botistat.render.sections import MAX_MARKS, timeline_section
 
 GOLDEN = Path(__file__).parent / "golden"
 SUFFIX = {
@@ -76,6 +83,16 @@ def sample_report() -> Report:
                 conversations=(Contributor("conv-loop-17", 120_000), Contributor("c2", 900)),
             ),
         ),
+        cost=Cost(
+            total_usd=2.9637,
+            partial=True,
+            by_model=(
+                ModelCost("gpt-4o", 2.9125, 560, "genai-prices"),
+                ModelCost("gpt-4o-mini", 0.0512, 30, "log"),
+            ),
+            unpriced_models=(UnpricedModel("llama-3.1-70b", 10, 3_000, 1_000, 4_000, 0, 0),),
+            source="genai-prices 0.2.5",
+        ),
     )
     sales = Metrics(messages=Messages(total=10, user=10), errors=Errors(transactions=0, rate=None))
     return Report(
@@ -92,6 +109,17 @@ def sample_report() -> Report:
         metrics=support,
         by="bot_id",
         groups=(Group("support", support), Group("sales", sales), Group(None, Metrics())),
+        top_usage=TopUsage(
+            conversations=(
+                TopItem("conv-loop-17", 120_000, 40, 0.61),
+                TopItem("conv-2a7f9c31-5b8e-4d0a-9f3e-7c1b2d4e6f80", 9_000, 12, 0.0412),
+            ),
+            users=(TopItem("user-7", 150_000, 300, 0.72, 4), TopItem("user-3", 4_000, 9, 0.0, 9)),
+            models=(
+                TopItem("gpt-4o", 600_000, 560, 2.9125),
+                TopItem("llama-3.1-70b", 4_000, 10, 0.0, 10),
+            ),
+        ),
         timeline=tuple(
             TimelinePoint(datetime(2026, 11, 19, hour, tzinfo=UTC), messages, tokens)
             for hour, messages, tokens in (
@@ -126,6 +154,7 @@ def test_json_keys_are_the_metric_names() -> None:
         "countries",
         "spikes",
         "cost",
+        "top",
         "timeline",
         "by",
         "groups",
@@ -135,7 +164,7 @@ def test_json_keys_are_the_metric_names() -> None:
         "tokens": 120_000,
     }
     assert doc["spikes"][0]["start"] == "2026-11-19T14:00:00Z"
-    assert doc["errors"]["rate"] == pytest.approx(9 / 602)
+    assert doc["errors"]["rate"] == 0.0149502  # 9 / 602, to 6 significant digits
     assert doc["groups"][2]["key"] is None
     assert doc["countries"]["other"]["countries"] == 3
     assert doc["countries"]["other"]["messages"] == 200
@@ -154,3 +183,75 @@ def test_colour_only_when_asked() -> None:
     plain = render(sample_report(), "table", Terminal(color=False, width=100))
     assert "\x1b[" in coloured
     assert "\x1b[" not in plain
+
+
+def test_markdown_title_names_the_period() -> None:
+    text = render(sample_report(), "markdown")
+    assert text.splitlines()[0] == "# botistat report, 2026-11-19 00:00 to 2026-11-19 23:59 UTC"
+    ranged = replace(
+        sample_report(),
+        input=replace(
+            sample_report().input,
+            since=datetime(2026, 11, 17, tzinfo=UTC),
+            until=datetime(2026, 11, 20, tzinfo=UTC),
+        ),
+    )
+    # A range asked for is the period, whatever the records.
+    assert render(ranged, "markdown").startswith(
+        "# botistat report, 2026-11-17 00:00 to 2026-11-20 00:00 UTC\n"
+    )
+
+
+def test_spike_ids_whole_in_markdown_cut_on_a_terminal() -> None:
+    long_id = "conv-2a7f9c31-5b8e-4d0a-9f3e-7c1b2d4e6f80"
+    report = sample_report()
+    spike = replace(report.metrics.spikes[0], conversations=(Contributor(long_id, 120_000),))
+    report = replace(report, metrics=replace(report.metrics, spikes=(spike,)))
+    [markdown_row] = [
+        line for line in render(report, "markdown").splitlines() if "| (all) | tokens |" in line
+    ]
+    assert markdown_row.endswith(f"| {long_id} |")
+    assert "| conv-2a7f9c31… |" in render(report, "table")  # a terminal's width is bounded
+
+
+def test_terminal_view_shows_the_sparklines() -> None:
+    coloured = render(sample_report(), "table", Terminal(color=True, width=100))
+    plain = "".join(part.split("m", 1)[-1] for part in coloured.split("\x1b["))
+    lines = plain.splitlines()
+    assert lines[0].strip() == "Over time"
+    messages = next(line for line in lines if "Messages" in line and "#" in line)
+    tokens = next(line for line in lines if "Tokens" in line and "#" in line)
+    # Per hour: 300, 320, 900, 880, 310 messages (eighths of the highest: 2, 2, 7, 7, 2) and
+    # 9,000, 9,500, 90,000, 60,000, 8,000 tokens (0, 0, 7, 5, 0), as the text format draws
+    # them (in ASCII: the same table is plain ASCII when not on a terminal).
+    assert "| ::##: |" in messages.replace("│", "|") and messages.rstrip("│ ").endswith("900")
+    assert "| __#+_ |" in tokens.replace("│", "|") and tokens.rstrip("│ ").endswith("90,000")
+    assert "One mark per 1h from 2026-11-19 12:00 UTC." in " ".join(plain.split())
+    assert "▃▃██▃" in render(sample_report(), "text") and "▁▁█▆▁" in render(sample_report(), "text")
+    assert render(sample_report(), "table").isascii()
+
+
+def test_long_timelines_sum_buckets_into_marks() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    points = tuple(
+        TimelinePoint(start + timedelta(hours=hour), 1 if hour < 96 else 3, 10)
+        for hour in range(192)
+    )
+    section = timeline_section(replace(sample_report(), timeline=points), blocks=True)
+    [(_, messages, peak), (_, tokens, tokens_peak)] = section.rows
+    # 192 hours: 4 buckets to a mark, 48 marks; the second half has three times the messages.
+    assert len(messages) == MAX_MARKS == 48
+    assert messages == "▃" * 24 + "█" * 24 and peak == "12"  # 4 / 12 of the highest: ▃
+    assert tokens == "█" * 48 and tokens_peak == "40"
+    assert section.note == "One mark per 4h from 2026-11-01 00:00 UTC."
+
+
+def test_top_sections_in_every_text_format() -> None:
+    for fmt in ("table", "text", "markdown"):
+        text = render(sample_report(), fmt)
+        for title in ("Top conversations by tokens", "Top users by tokens", "Top models by tokens"):
+            assert title in text, (fmt, title)
+        assert "user-7" in text and "$0.7200+" in text and "unpriced" in text
+    # Lists with nothing in them are left out.
+    empty = replace(sample_report(), top_usage=TopUsage())
+    assert "Top users" not in render(empty, "table")

@@ -65,6 +65,14 @@ def report(
     top: Annotated[
         int, typer.Option(min=1, help="How many countries to list before 'Other'.")
     ] = 10,
+    top_usage: Annotated[
+        int,
+        typer.Option(
+            "--top-usage",
+            min=0,
+            help="How many conversations, users and models to list by tokens (0: none).",
+        ),
+    ] = 10,
     fmt: Annotated[
         OutputFormat | None,
         typer.Option(
@@ -108,6 +116,7 @@ def report(
             until=until,
             by=by,
             top=top,
+            top_items=top_usage,
             input_format=input_format.source_format,
             strict=strict,
             geoip_db=geoip_db,

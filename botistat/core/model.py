@@ -178,6 +178,31 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class TopItem:
+    """A conversation, user or model, ranked by its messages' tokens.
+
+    ``usd`` is what its messages with a cost cost (logged, or priced as in :class:`Cost`);
+    ``unpriced_messages`` have tokens but no cost, so when there are any ``usd`` falls short.
+    """
+
+    name: str
+    tokens: int
+    messages: int
+    usd: float = 0.0
+    unpriced_messages: int = 0
+
+
+@dataclass(frozen=True)
+class TopUsage:
+    """The conversations, users and models with the most tokens, over all records (not per
+    group): most tokens first, ties broken by name."""
+
+    conversations: tuple[TopItem, ...] = ()
+    users: tuple[TopItem, ...] = ()
+    models: tuple[TopItem, ...] = ()
+
+
+@dataclass(frozen=True)
 class InputSummary:
     """What was read: files, messages in range, the lines (and files) that had to be
     skipped, the records that are no messages, and the values dropped as implausible."""
@@ -256,3 +281,4 @@ class Report:
     #: False (a span of more than ``MAX_TIMELINE_BUCKETS``): only the buckets with records.
     timeline_dense: bool = True
     previous: Comparison | None = None
+    top_usage: TopUsage = TopUsage()

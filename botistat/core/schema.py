@@ -70,9 +70,10 @@ ROLE_BOT: Final = "bot"
 #: A record whose role is neither user nor bot (system, tool, ...): read, but not a message.
 ROLE_OTHER: Final = "other"
 
-#: ``--by`` keys: record fields, plus the time buckets derived from the timestamp.
+#: ``--by`` keys: record fields, plus the time buckets derived from the timestamp (local to the
+#: config's time zone; weeks start on Monday, as ISO weeks do).
 GROUP_FIELDS: Final = ("bot_id", "channel", "model", "user_id", "country")
-GROUP_TIME_BUCKETS: Final = ("day", "hour")
+GROUP_TIME_BUCKETS: Final = ("day", "hour", "week", "month")
 GROUP_KEYS: Final = GROUP_FIELDS + GROUP_TIME_BUCKETS
 
 

@@ -31,6 +31,7 @@ from botistat.metrics.response import (
     in_conversation_order,
     paired_replies,
 )
+from botistat.metrics.top import top_usage, usage_by_owner
 from botistat.metrics.volume import volume
 from botistat.report.assemble import Partials, assemble_report
 from botistat.report.options import ReportOptions
@@ -186,6 +187,7 @@ def _collect_part(
         "buckets_overall": bucket_volume(part, [], seconds),
         "contributors_overall": _contributors(part, [], seconds),
         "cost": cost_by_model(part, keys, rates),
+        "top": usage_by_owner(part, rates),
         "merged": merged,
     }
     if keys:  # without groups, the grouped partials are the overall ones
@@ -200,6 +202,7 @@ def _collect_part(
     frames = pl.collect_all(list(queries.values()), engine="in-memory")
     results = dict(zip(queries, frames, strict=True))
     results["replies"] = _replies(results.pop("turns"), results.pop("direct"), keys, from_user)
+    results["top"] = top_usage(results["top"], options.top_items)
     return results
 
 

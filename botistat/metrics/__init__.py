@@ -12,6 +12,9 @@ volume, tokens,        :func:`volume.volume` ->        nothing: sums, min/max (a
 errors (``volume``)    :func:`volume.merge_volume`
 cost (``cost``)        :func:`cost.cost_by_model` ->   nothing: sums per model (any split)
                        :func:`cost.merge_cost`
+top conversations,     :func:`top.usage_by_owner`,     nothing for sums; cutting conversations
+users and models       :func:`top.top_usage` ->        to a piece's first few needs whole
+(``top``)              :func:`top.merge_top_usage`     conversations (``whole``)
 time buckets           :func:`buckets.bucket_volume`,  nothing for sums; cutting conversations
 (``buckets``)          :func:`buckets.bucket_          to a bucket's top few inside a piece
                        contributors` -> merge_*        needs whole conversations (``whole``)

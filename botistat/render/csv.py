@@ -2,7 +2,7 @@
 
 Columns are the numeric metric paths of the JSON document (``messages.total``,
 ``response_ms.p95``, ...), so spreadsheets and ``check`` speak the same names. The country table
-does not fit one row; use JSON or Markdown for it.
+and the top conversations, users and models do not fit one row; use JSON or Markdown for them.
 """
 
 from __future__ import annotations

@@ -7,21 +7,23 @@ The chart is inline SVG: messages as bars, tokens as a line, spike buckets shade
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 
 from botistat.core.model import Report, TimelinePoint
 from botistat.render.sections import (
     Section,
     change_text,
+    cost_section,
     countries_section,
     kpi_value,
     millis,
     report_sections,
+    short_time,
     spikes_section,
+    top_sections,
 )
 from botistat.report.compare import Change, changes
-from botistat.report.plain import iso_time, scalar_metrics
+from botistat.report.plain import scalar_metrics
 
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
 TEXT = "#1f2933"
@@ -62,8 +64,13 @@ def render_html(report: Report) -> str:
     for section in report_sections(report):
         if section.title in wanted:
             parts.append(_row(_heading(section.title) + _table(section)))
+    cost = cost_section(report.metrics)
+    no_cost = _note(cost.note or "No tokens to price in this period.")
+    parts.append(_row(_heading("Cost") + (_table(cost) if cost.rows else no_cost)))
+    parts += [_row(_heading(top.title) + _table(top)) for top in top_sections(report)]
     parts.append(_row(_heading("Countries") + _table(countries_section(report.metrics.countries))))
-    spikes = spikes_section(report)
+    # Ids whole: a reader searches the logs for them.
+    spikes = spikes_section(report, whole_names=True)
     parts.append(_row(_heading("Spikes") + (_table(spikes) if spikes.rows else _note(spikes.note))))
     parts.append(_row(_footer(report)))
     parts += ["</table>", "</td></tr></table>", "</body></html>"]
@@ -80,7 +87,7 @@ def period_text(report: Report) -> str:
     end = report.input.until or report.input.last_timestamp
     if start is None or end is None:
         return "no data"
-    return f"{_short(start)} to {_short(end)} UTC"
+    return f"{short_time(start)} to {short_time(end)} UTC"
 
 
 def chart_svg(report: Report, width: int = 600, height: int = 180) -> str:
@@ -117,9 +124,9 @@ def chart_svg(report: Report, width: int = 600, height: int = 180) -> str:
         f"{most_messages:,}) and tokens (line, max {most_tokens:,})"
         f"{', spikes shaded' if spiked else ''}</text>",
         f'<text x="{left}" y="{height - 6}" font-size="11" fill="{MUTED}">'
-        f"{escape(_short(points[0].start))}</text>",
+        f"{escape(short_time(points[0].start))}</text>",
         f'<text x="{width - right}" y="{height - 6}" font-size="11" fill="{MUTED}" '
-        f'text-anchor="end">{escape(_short(points[-1].start))}</text>',
+        f'text-anchor="end">{escape(short_time(points[-1].start))}</text>',
         f'<line x1="{left}" y1="{top + inner_h}" x2="{width - right}" y2="{top + inner_h}" '
         f'stroke="{LINE}"/>',
     ]
@@ -237,7 +244,3 @@ def _wrap(section: Section, index: int) -> str:
 
 def _align(section: Section, index: int) -> str:
     return "right" if index in section.numeric else "left"
-
-
-def _short(moment: datetime) -> str:
-    return (iso_time(moment) or "").replace("T", " ").replace("Z", "")[:16]

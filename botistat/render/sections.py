@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Final
 
-from botistat.core.model import Contributor, Countries, Metrics, Report, UnpricedModel
+from botistat.core.model import (
+    Contributor,
+    Countries,
+    Metrics,
+    Report,
+    TopItem,
+    UnpricedModel,
+)
+from botistat.render.sparkline import BARS, sparkline
 from botistat.report.plain import iso_time
 
 NONE = "-"
+#: The most marks a sparkline gets: with its label and peak it fits an 80-column terminal (a
+#: wider table would be cut, and its last marks are the latest); a longer timeline gives each
+#: mark several buckets.
+MAX_MARKS: Final = 48
+#: The sparkline's eight heights in ASCII, low to high: the table view is plain ASCII when it
+#: is not on a terminal, and the sections cannot tell whether it is.
+ASCII_MARKS: Final = str.maketrans(BARS, "_.:-=+*#")
 
 
 @dataclass(frozen=True)
@@ -36,17 +53,24 @@ def percent(value: float | None) -> str:
     return NONE if value is None else f"{value * 100:.2f}%"
 
 
-def report_sections(report: Report) -> list[Section]:
-    sections = [
+def report_sections(
+    report: Report, *, whole_names: bool = False, blocks: bool = False
+) -> list[Section]:
+    """Every section in order; ``whole_names`` shows spike contributors' ids whole (where the
+    output is not bound to a terminal's width), ``blocks`` draws sparklines with Unicode block
+    characters (``▁▃█``) rather than in ASCII (``_:#``)."""
+    sections = [] if not report.timeline else [timeline_section(report, blocks=blocks)]
+    sections += [
         messages_section(report.metrics),
         response_section(report.metrics),
         tokens_section(report.metrics),
         cost_section(report.metrics),
+        *top_sections(report),
         countries_section(report.metrics.countries),
     ]
     if report.previous is not None:
         sections.append(change_section(report))
-    sections.append(spikes_section(report))
+    sections.append(spikes_section(report, whole_names=whole_names))
     if report.by is not None:
         sections.append(groups_section(report))
     return sections
@@ -104,7 +128,67 @@ def change_text(metric: str, absolute: float | None, pct: float | None, arrow: s
     return f"{arrow} {amount}{relative}".strip()
 
 
-def spikes_section(report: Report) -> Section:
+def timeline_section(report: Report, *, blocks: bool = False) -> Section:
+    """Messages and tokens over time as sparklines, consecutive buckets summed into one mark
+    when there are more than ``MAX_MARKS``; in ASCII unless ``blocks``."""
+    points = report.timeline
+    per = max(1, math.ceil(len(points) / MAX_MARKS))
+    series = []
+    for label, values in (
+        ("Messages", [p.messages for p in points]),
+        ("Tokens", [p.tokens for p in points]),
+    ):
+        marks = [sum(values[i : i + per]) for i in range(0, len(values), per)]
+        line = sparkline([float(m) for m in marks])
+        series.append(
+            (label, line if blocks else line.translate(ASCII_MARKS), count(max(marks, default=0)))
+        )
+    # Short: a caption wraps at the table's width, and a day of hours is a narrow table.
+    start = short_time(points[0].start) if points else ""
+    if report.timeline_dense:
+        every = _duration(timedelta(seconds=report.bucket_seconds * per))
+        note = f"One mark per {every} from {start} UTC."
+    else:  # only the buckets with records (see Report.timeline_dense)
+        bucket = _duration(timedelta(seconds=report.bucket_seconds))
+        note = f"One mark per {per} {bucket} bucket(s) with records, from {start} UTC."
+    return Section("Over time", ("Series", "Chart", "Peak"), tuple(series), frozenset({2}), note)
+
+
+def short_time(moment: datetime | None) -> str:
+    """``2026-11-19 14:00``: minutes, without the zone (the caller says UTC)."""
+    return (iso_time(moment) or "").replace("T", " ").replace("Z", "")[:16]
+
+
+def top_sections(report: Report) -> list[Section]:
+    """The conversations, users and models with the most tokens; a list with none is left
+    out (logs without user ids, say)."""
+    top = report.top_usage
+    sections = []
+    for title, column, items in (
+        ("Top conversations", "Conversation", top.conversations),
+        ("Top users", "User", top.users),
+        ("Top models", "Model", top.models),
+    ):
+        if not items:
+            continue
+        rows = tuple(
+            (str(rank), item.name, count(item.tokens), count(item.messages), _item_cost(item))
+            for rank, item in enumerate(items, start=1)
+        )
+        short = any(item.unpriced_messages for item in items)
+        note = "+: and more; some of its messages have tokens but no price." if short else ""
+        columns = ("#", column, "Tokens", "Messages", "Cost (USD)")
+        sections.append(Section(f"{title} by tokens", columns, rows, frozenset({0, 2, 3, 4}), note))
+    return sections
+
+
+def _item_cost(item: TopItem) -> str:
+    if not item.unpriced_messages:
+        return usd(item.usd)
+    return f"{usd(item.usd)}+" if item.usd else "unpriced"
+
+
+def spikes_section(report: Report, *, whole_names: bool = False) -> Section:
     scoped = [("(all)", spike) for spike in report.metrics.spikes]
     for group in report.groups:
         label = f"{report.by}={'(none)' if group.key is None else group.key}"
@@ -118,7 +202,7 @@ def spikes_section(report: Report) -> Section:
             _spike_value(spike.metric, spike.peak),
             "-" if spike.ratio is None else f"{spike.ratio:.1f}x",
             count(spike.tokens),
-            _shorten(next(iter(spike.conversations or spike.bots), None)),
+            _shorten(next(iter(spike.conversations or spike.bots), None), whole=whole_names),
         )
         for scope, spike in scoped
     )
@@ -130,6 +214,8 @@ SPIKE_LABELS = {"tokens": "tokens", "response_ms.p95": "p95 reply", "errors.rate
 
 
 def _duration(span: timedelta) -> str:
+    if span.total_seconds() % 60:
+        return f"{int(span.total_seconds())}s"
     minutes = int(span.total_seconds() // 60)
     if minutes % 1440 == 0:
         return f"{minutes // 1440}d"
@@ -138,11 +224,11 @@ def _duration(span: timedelta) -> str:
     return f"{minutes}m"
 
 
-def _shorten(contributor: Contributor | None, width: int = 14) -> str:
+def _shorten(contributor: Contributor | None, width: int = 14, *, whole: bool = False) -> str:
     if contributor is None:
         return ""
     name = contributor.name
-    return name if len(name) <= width else name[: width - 1] + "…"
+    return name if whole or len(name) <= width else name[: width - 1] + "…"
 
 
 def _spike_value(metric: str, value: float) -> str:

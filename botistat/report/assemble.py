@@ -26,6 +26,8 @@ from botistat.core.model import (
     Spike,
     TimelinePoint,
     Tokens,
+    TopItem,
+    TopUsage,
     UnpricedModel,
 )
 from botistat.geo.addresses import REASONS
@@ -46,6 +48,7 @@ from botistat.metrics.response import (
     sorted_response_times,
     with_percentiles,
 )
+from botistat.metrics.top import TOP_FIELDS, merge_top_usage
 from botistat.metrics.volume import merge_volume
 from botistat.spikes.series import BucketValues, SpikeSettings, bucket_values, find_report_spikes
 
@@ -66,6 +69,8 @@ class Options(Protocol):
     def by(self) -> str | None: ...
     @property
     def top(self) -> int: ...
+    @property
+    def top_items(self) -> int: ...
     @property
     def since(self) -> datetime | None: ...
     @property
@@ -93,6 +98,8 @@ class Partials:
     contributors_overall: pl.DataFrame
     #: Per group and model; the overall cost is their sum (each record is in one group).
     cost: pl.DataFrame
+    #: Per conversation, user and model (conversations already cut per partition).
+    top: pl.DataFrame
     merged: pl.DataFrame
 
 
@@ -155,7 +162,25 @@ def assemble_report(
         timeline=_timeline(buckets, options.spikes.bucket_seconds),
         bucket_seconds=options.spikes.bucket_seconds,
         timeline_dense=_dense(buckets, options.spikes.bucket_seconds),
+        top_usage=top_lists(merge_top_usage(partials.top.lazy(), options.top_items).collect()),
     )
+
+
+def top_lists(rows: pl.DataFrame) -> TopUsage:
+    """The merged :mod:`botistat.metrics.top` rows, in their order, as the report's lists."""
+    lists: dict[str, list[TopItem]] = {key: [] for _, key in TOP_FIELDS}
+    keys = dict(TOP_FIELDS)
+    for row in rows.iter_rows(named=True):
+        lists[keys[row["field"]]].append(
+            TopItem(
+                name=row["name"],
+                tokens=row["tokens"],
+                messages=row["messages"],
+                usd=float(row["usd"]),
+                unpriced_messages=row["unpriced"],
+            )
+        )
+    return TopUsage(**{key: tuple(items) for key, items in lists.items()})
 
 
 def _dense(buckets: list[BucketValues], seconds: int) -> bool:
@@ -202,7 +227,8 @@ def _groups(
     groups = []
     volumes = merge_volume(partials.volume.lazy(), keys).collect()
     rows = sorted(
-        volumes.iter_rows(named=True), key=lambda r: (r[GROUP] is None, group_label(r[GROUP]))
+        volumes.iter_rows(named=True),
+        key=lambda r: (r[GROUP] is None, group_label(r[GROUP], options.by)),
     )
     for row in rows:
         key = row[GROUP]
@@ -225,7 +251,7 @@ def _groups(
         )
         cost = cost_summary(costs[key] if key in costs else partials.cost.clear(), prices)
         metrics = _metrics(row, summary, countries, spikes, cost)
-        groups.append(Group(key=group_label(key), metrics=metrics))
+        groups.append(Group(key=group_label(key, options.by), metrics=metrics))
     return tuple(groups)
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from botistat.core.model import SCHEMA_VERSION, Report
 from botistat.report.compare import changes
-from botistat.report.plain import input_document, iso_time, metrics_document
+from botistat.report.numbers import fraction, in_unit_of, millis
+from botistat.report.plain import input_document, iso_time, metrics_document, top_document
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -15,6 +16,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "input": input_document(report.input),
         **metrics_document(report.metrics),
+        "top": top_document(report.top_usage),
     }
     document["timeline"] = {
         "bucket_seconds": report.bucket_seconds,
@@ -25,8 +27,8 @@ def report_document(report: Report) -> dict[str, Any]:
                 "messages": p.messages,
                 "tokens": p.tokens,
                 "replies": p.replies,
-                "p95_ms": p.p95_ms,
-                "error_rate": p.error_rate,
+                "p95_ms": millis(p.p95_ms),
+                "error_rate": fraction(p.error_rate),
             }
             for p in report.timeline
         ],
@@ -37,7 +39,10 @@ def report_document(report: Report) -> dict[str, Any]:
             **metrics_document(report.previous.metrics),
         }
         document["change"] = {
-            change.metric: {"absolute": change.absolute, "percent": change.percent}
+            change.metric: {
+                "absolute": in_unit_of(change.metric, change.absolute),
+                "percent": fraction(change.percent),
+            }
             for change in changes(report.metrics, report.previous.metrics)
         }
     if report.by is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from botistat.metrics.top import TOP_ITEMS
 from botistat.spikes.detector import (
     DEFAULT_MIN_RATIO,
     DEFAULT_MIN_TOKENS,
@@ -29,7 +30,10 @@ class SpikeOptions:
 @dataclass(frozen=True)
 class ReportOptions:
     by: str | None = None
+    #: Countries listed before "Other".
     top: int = DEFAULT_TOP
+    #: Conversations, users and models listed in the report's ``top`` (by tokens).
+    top_items: int = TOP_ITEMS
     since: datetime | None = None
     until: datetime | None = None
     timezone: str = "UTC"

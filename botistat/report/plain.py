@@ -1,5 +1,8 @@
 """The sections of a report as plain data (the documented JSON shape), and every numeric
-metric by its dotted path (what thresholds and comparisons name)."""
+metric by its dotted path (what thresholds and comparisons name).
+
+Floats are rounded here, and only here, to what their unit can mean (:mod:`.numbers`): JSON,
+CSV, ``check`` and comparisons all see the numbers the document shows."""
 
 from __future__ import annotations
 
@@ -14,16 +17,24 @@ from botistat.core.model import (
     InputSummary,
     Metrics,
     Spike,
+    TopUsage,
 )
 from botistat.geo.addresses import REASONS
+from botistat.report.numbers import fraction, in_unit_of, millis, usd
 
 
 def metrics_document(metrics: Metrics) -> dict[str, Any]:
     return {
         "messages": asdict(metrics.messages),
-        "response_ms": asdict(metrics.response_ms),
+        "response_ms": {
+            name: value if name == "count" else millis(value)
+            for name, value in asdict(metrics.response_ms).items()
+        },
         "tokens": asdict(metrics.tokens),
-        "errors": asdict(metrics.errors),
+        "errors": {
+            "transactions": metrics.errors.transactions,
+            "rate": fraction(metrics.errors.rate),
+        },
         "countries": countries_document(metrics.countries),
         "spikes": [spike_document(spike) for spike in metrics.spikes],
         "cost": cost_document(metrics.cost),
@@ -32,9 +43,9 @@ def metrics_document(metrics: Metrics) -> dict[str, Any]:
 
 def cost_document(cost: Cost) -> dict[str, Any]:
     return {
-        "total_usd": cost.total_usd,
+        "total_usd": usd(cost.total_usd),
         "partial": cost.partial,
-        "by_model": [asdict(item) for item in cost.by_model],
+        "by_model": [asdict(item) | {"usd": usd(item.usd)} for item in cost.by_model],
         "unpriced_models": [
             {
                 "model": item.model,
@@ -53,6 +64,17 @@ def cost_document(cost: Cost) -> dict[str, Any]:
     }
 
 
+def top_document(top: TopUsage) -> dict[str, Any]:
+    return {
+        kind: [asdict(item) | {"usd": usd(item.usd)} for item in items]
+        for kind, items in (
+            ("conversations", top.conversations),
+            ("users", top.users),
+            ("models", top.models),
+        )
+    }
+
+
 def spike_document(spike: Spike) -> dict[str, Any]:
     def names(items: tuple[Contributor, ...]) -> list[dict[str, Any]]:
         return [{"name": item.name, "tokens": item.tokens} for item in items]
@@ -62,10 +84,10 @@ def spike_document(spike: Spike) -> dict[str, Any]:
         "start": iso_time(spike.start),
         "end": iso_time(spike.end),
         "buckets": spike.buckets,
-        "peak": spike.peak,
-        "baseline": spike.baseline,
-        "threshold": spike.threshold,
-        "ratio": spike.ratio,
+        "peak": in_unit_of(spike.metric, spike.peak),
+        "baseline": in_unit_of(spike.metric, spike.baseline),
+        "threshold": in_unit_of(spike.metric, spike.threshold),
+        "ratio": fraction(spike.ratio),
         "tokens": spike.tokens,
         "top": {
             "bots": names(spike.bots),
@@ -76,18 +98,25 @@ def spike_document(spike: Spike) -> dict[str, Any]:
 
 
 def countries_document(countries: Countries) -> dict[str, Any]:
-    other = asdict(countries.other)
-    unknown = asdict(countries.unknown)
+    other = _country_numbers(asdict(countries.other))
+    unknown = _country_numbers(asdict(countries.unknown))
     del unknown["share"]
     return {
         "source": asdict(countries.source) if countries.source else None,
-        "top": [asdict(row) for row in countries.top],
+        "top": [_country_numbers(asdict(row)) for row in countries.top],
         "other": {"countries": countries.other_countries, **other},
         "unknown": {
             "messages": unknown.pop("messages"),
             "reasons": {reason: 0 for reason in REASONS} | dict(countries.unknown_reasons),
             **unknown,
         },
+    }
+
+
+def _country_numbers(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {
+        "share": fraction(row["share"]),
+        "avg_response_ms": millis(row["avg_response_ms"]),
     }
 
 
