@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from botistat.cli.common import is_terminal, terminal_width, user_errors, warn, write_output
+from botistat.cli.common import terminal_for, user_errors, warn, write_output
 from botistat.cli.options import (
     ByOption,
     ConfigOption,
@@ -123,9 +123,14 @@ def check(
         if fmt is CheckFormat.json:
             text = render_check_json(result)
         else:
-            color = is_terminal(sys.stdout)
-            width = terminal_width() if color else 120
-            text = render_sections([check_section(result)], [], color=color, width=width)
+            shown_on = terminal_for(sys.stdout)
+            text = render_sections(
+                [check_section(result)],
+                [],
+                color=shown_on.color,
+                width=shown_on.width,
+                tty=shown_on.tty,
+            )
         write_output(text, None)
         if junit is not None:
             write_output(render_junit(result), junit)

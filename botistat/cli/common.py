@@ -16,9 +16,12 @@ from botistat.cli.signals import PROGRAM
 from botistat.core.errors import BotistatError, ExitCode
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from botistat.api import ReportRequest
     from botistat.core.config import Config
     from botistat.core.model import Report
+    from botistat.render import Terminal
 
 #: Inputs smaller than this finish before a progress bar would be worth drawing.
 PROGRESS_MIN_BYTES = 32 << 20
@@ -70,11 +73,50 @@ def is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def terminal_width(default: int = 100) -> int:
+def terminal_width(default: int = 100, stream: TextIO | None = None) -> int:
+    """The width of the terminal ``stream`` (stdout) is on; ``COLUMNS`` wins, as in
+    ``shutil.get_terminal_size``."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
     try:
-        return os.get_terminal_size(sys.stdout.fileno()).columns
+        return os.get_terminal_size((stream or sys.stdout).fileno()).columns
     except (OSError, ValueError, AttributeError):
         return default
+
+
+def color_wanted(stream: TextIO) -> bool:
+    """Colours (any ANSI style) on ``stream``: never with ``NO_COLOR`` set (no-color.org),
+    always with ``FORCE_COLOR`` set, else on a terminal that is not ``TERM=dumb``."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return os.environ.get("TERM") != "dumb" and is_terminal(stream)
+
+
+def terminal_for(stream: TextIO) -> Terminal:
+    """How output written to ``stream`` will be shown."""
+    from botistat.render import Terminal
+
+    tty = is_terminal(stream)
+    width = terminal_width(stream=stream) if tty else 100
+    return Terminal(color=color_wanted(stream), width=width, tty=tty)
+
+
+def console(stream: TextIO) -> Console:
+    """A Rich console for ``stream`` under :func:`color_wanted` (Rich's own NO_COLOR keeps
+    bold and dim; no colour here means no styles at all)."""
+    from rich.console import Console
+
+    if color_wanted(stream):
+        return Console(file=stream, force_terminal=True)
+    return Console(file=stream, color_system=None)
+
+
+def to_file(output: Path | None) -> Path | None:
+    """``-o -`` is standard output, as ``-`` is standard input for the paths."""
+    return None if output is None or str(output) == "-" else output
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -104,7 +146,6 @@ def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | No
     if not total_bytes or total_bytes < PROGRESS_MIN_BYTES or not is_terminal(sys.stderr):
         yield None
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -121,7 +162,7 @@ def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | No
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with Progress(*columns, console=console(sys.stderr), transient=True) as progress:
         task = progress.add_task("reading", total=total_bytes)
         yield lambda done: progress.advance(task, done)
 

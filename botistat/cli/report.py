@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from botistat.cli.common import is_terminal, terminal_width, user_errors, write_output
+from botistat.cli.common import is_terminal, terminal_for, to_file, user_errors, write_output
 from botistat.cli.options import (
     BucketOption,
     ByOption,
@@ -118,10 +118,10 @@ def report(
         )
         result = run_report(request, load_settings(config, preset))
         announce_preset(result.input.preset, result.input.preset_detected_from)
+        output = to_file(output)
         chosen = _output_format(fmt, output)
-        to_terminal = output is None and is_terminal(sys.stdout)
-        terminal = Terminal(color=to_terminal, width=terminal_width() if to_terminal else 100)
-        write_output(render(result, chosen, terminal), output)
+        shown_on = terminal_for(sys.stdout) if output is None else Terminal()
+        write_output(render(result, chosen, shown_on), output)
 
 
 def announce_preset(preset: str | None, detected_from: str | None) -> None:

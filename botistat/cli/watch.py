@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from botistat.cli.common import is_terminal, user_errors, warn, warn_about_input
+from botistat.cli.common import console, is_terminal, user_errors, warn, warn_about_input
 from botistat.cli.options import (
     BucketOption,
     ConfigOption,
@@ -186,7 +186,11 @@ def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: boo
         if live:
             from rich.live import Live
 
-            display = Live(live_view(monitor, len(watcher.files), shown), auto_refresh=False)
+            display = Live(
+                live_view(monitor, len(watcher.files), shown),
+                auto_refresh=False,
+                console=console(sys.stdout),
+            )
             display.start()
         while True:
             for message in watcher.poll():
