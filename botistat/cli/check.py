@@ -42,6 +42,7 @@ def check(
         typer.Option(
             "--threshold",
             "-t",
+            metavar="EXPR",
             help="'<metric> <op> <value>', e.g. 'errors.rate < 2%' or 'response_ms.p95 < 3s'. "
             "Repeatable; added to the config's thresholds: list.",
             show_default=False,
@@ -57,7 +58,10 @@ def check(
     ] = CheckFormat.table,
     junit: Annotated[
         Path | None,
-        typer.Option(help="Also write JUnit XML here (a test case per threshold and group)."),
+        typer.Option(
+            metavar="FILE",
+            help="Also write JUnit XML here (a test case per threshold and group).",
+        ),
     ] = None,
     allow_empty: Annotated[
         bool,

@@ -44,7 +44,10 @@ def email(
     to: Annotated[
         list[str] | None,
         typer.Option(
-            "--to", help="Recipient; repeatable. Default: config email.to.", show_default=False
+            "--to",
+            metavar="ADDR",
+            help="Recipient; repeatable. Default: config email.to.",
+            show_default=False,
         ),
     ] = None,
     config: ConfigOption = None,
@@ -57,6 +60,7 @@ def email(
     subject: Annotated[
         str | None,
         typer.Option(
+            metavar="TEMPLATE",
             help="Subject template with {scope} {period} {messages} {users} {failed} "
             "{error_rate} {p95} {tokens} {breaches} {marker}. Default: config email.subject.",
             show_default=False,
@@ -65,12 +69,18 @@ def email(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Write the .eml to stdout (or --output) instead of sending."
+            "--dry-run",
+            help="Write the .eml to stdout (or --output) instead of sending.",
         ),
     ] = False,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="With --dry-run: write the .eml here."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="With --dry-run: write the .eml here.",
+        ),
     ] = None,
     send_outbox: Annotated[
         bool,

@@ -63,21 +63,27 @@ def report(
     until: UntilOption = None,
     by: ByOption = None,
     top: Annotated[
-        int, typer.Option(min=1, help="How many countries to list before 'Other'.")
+        int, typer.Option(metavar="N", min=1, help="How many countries to list before 'Other'.")
     ] = 10,
     fmt: Annotated[
         OutputFormat | None,
         typer.Option(
             "--format",
             "-f",
-            help="Output format. Default: table on a terminal, json when piped, "
-            "or from the --output file's extension.",
+            metavar="FORMAT",
+            help="table, json, csv, markdown, html or text. Default: table on a terminal, "
+            "json when piped, or from the --output file's extension.",
             show_default=False,
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write to this file instead of stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to this file instead of stdout (- is stdout).",
+        ),
     ] = None,
     input_format: InputFormatOption = InputFormat.auto,
     strict: StrictOption = False,

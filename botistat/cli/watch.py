@@ -52,6 +52,7 @@ def watch(
         float | None,
         typer.Option(
             "--min-cost",
+            metavar="USD",
             min=0,
             help="Cost spike: at least this many USD in the bucket. Default: 1.",
             show_default=False,
@@ -60,6 +61,7 @@ def watch(
     cooldown: Annotated[
         int | None,
         typer.Option(
+            metavar="N",
             min=1,
             help="Closed buckets back under the threshold before a 'resolved' event. Default: 2.",
             show_default=False,
@@ -85,15 +87,22 @@ def watch(
     exec_command: Annotated[
         str | None,
         typer.Option(
-            "--exec", help="Run this shell command per event, with the event JSON on stdin."
+            "--exec",
+            metavar="CMD",
+            help="Run this shell command per event, with the event JSON on stdin.",
         ),
     ] = None,
     webhook: Annotated[
         str | None,
-        typer.Option(help="POST each event as JSON (with a Slack-compatible 'text') here."),
+        typer.Option(
+            metavar="URL", help="POST each event as JSON (with a Slack-compatible 'text') here."
+        ),
     ] = None,
     poll: Annotated[
-        float, typer.Option(min=0.05, help="Seconds between looks at the files.")
+        float,
+        typer.Option(
+            metavar="SECONDS", min=0.05, help="Seconds between looks at the files (at least 0.05)."
+        ),
     ] = 0.5,
     input_format: InputFormatOption = InputFormat.auto,
     replay: Annotated[
