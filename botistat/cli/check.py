@@ -26,6 +26,7 @@ from botistat.cli.options import (
     StrictOption,
     TzOption,
     UntilOption,
+    only_one,
 )
 from botistat.core.errors import ConfigError, ExitCode
 
@@ -112,7 +113,7 @@ def check(
             config=config,
             since=since,
             until=until,
-            by=by,
+            by=only_one(by, "--by"),
             input_format=input_format.source_format,
             strict=strict,
             geoip_db=geoip_db,

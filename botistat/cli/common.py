@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 
     from botistat.api import ReportRequest
     from botistat.core.config import Config
-    from botistat.core.model import Report
+    from botistat.core.model import InputSummary, Report
     from botistat.render import Terminal
 
 #: Inputs smaller than this finish before a progress bar would be worth drawing.
 PROGRESS_MIN_BYTES = 32 << 20
 #: Skipped files named in warnings; the rest are counted.
 MAX_FILES_NAMED = 5
+NOTHING_READ = "no records found in the input"
 
 
 def fail(error: BotistatError) -> NoReturn:
@@ -176,6 +177,7 @@ def run_report(request: ReportRequest, settings: Config) -> Report:
     summary = report.input
     warn_about_input(
         records=summary.records,
+        empty=_nothing_found(summary),
         skipped_files=summary.skipped_files,
         skipped=summary.skipped,
         first_skipped=summary.skipped_examples[0] if summary.skipped_examples else "",
@@ -185,9 +187,23 @@ def run_report(request: ReportRequest, settings: Config) -> Report:
     return report
 
 
+def _nothing_found(summary: InputSummary) -> str:
+    """Why a report has no record: nothing in the input, or nothing in its time range
+    (``2,798 records read, first <time>, last <time>``: where the records are)."""
+    from botistat.report.plain import iso_time
+
+    if not summary.read or (summary.since is None and summary.until is None):
+        return NOTHING_READ
+    read = f"{summary.read:,} records read"
+    if summary.read_first is not None:
+        read += f", first {iso_time(summary.read_first)}, last {iso_time(summary.read_last)}"
+    return f"no records in the time range ({read})"
+
+
 def warn_about_input(
     *,
     records: int,
+    empty: str = NOTHING_READ,
     skipped_files: Sequence[tuple[str, str]],
     skipped: int,
     first_skipped: str,
@@ -197,7 +213,7 @@ def warn_about_input(
     """Say on stderr what reading the inputs revealed: no records, skipped files and lines,
     implausible values dropped."""
     if records == 0:
-        warn("no records found in the input")
+        warn(empty)
     for file, reason in skipped_files[:MAX_FILES_NAMED]:
         warn(f"skipped file {file}: {reason}")
     if len(skipped_files) > MAX_FILES_NAMED:

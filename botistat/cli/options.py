@@ -59,8 +59,9 @@ UntilOption = Annotated[
         "Must be after --since.",
     ),
 ]
+#: A list so that a second --by is an error rather than silently the one that counts.
 ByOption = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         metavar="KEY",
         help=f"Break every metric down by one of: {', '.join(GROUP_KEYS)}.",
@@ -193,3 +194,19 @@ PresetOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def only_one(values: list[str] | None, option: str) -> str | None:
+    """The value of an option that takes one: given twice, it is an error (Click would keep
+    the last one without a word)."""
+    from botistat.core.errors import ConfigError
+
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ConfigError(
+            f"{option} given {len(values)} times ({', '.join(values)})",
+            option,
+            f"one breakdown at a time: give {option} once",
+        )
+    return values[0]

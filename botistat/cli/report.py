@@ -31,6 +31,7 @@ from botistat.cli.options import (
     TzOption,
     UntilOption,
     WindowOption,
+    only_one,
 )
 from botistat.cli.signals import PROGRAM
 
@@ -112,7 +113,7 @@ def report(
             config=config,
             since=since,
             until=until,
-            by=by,
+            by=only_one(by, "--by"),
             top=top,
             input_format=input_format.source_format,
             strict=strict,
