@@ -12,6 +12,7 @@ import typer
 
 from botistat import __version__
 from botistat.cli import check as check_command
+from botistat.cli import config as config_command
 from botistat.cli import email as email_command
 from botistat.cli import inspect as inspect_command
 from botistat.cli import report as report_command
@@ -68,6 +69,7 @@ for name, function in (
 ):
     app.command(name, cls=BotistatCommand, epilog=EXIT_CODES_HELP)(function)
 app.command("presets", cls=BotistatCommand)(inspect_command.presets)
+app.command("config", cls=BotistatCommand)(config_command.show_config)
 
 
 def main() -> None:
