@@ -21,7 +21,7 @@ from botistat.cli.parsing import reflow
 from tests.conftest import invoke, run_botistat
 from tests.hostile.conftest import run_hostile
 
-COMMANDS = ("", "report", "check", "watch", "email", "inspect", "presets")
+COMMANDS = ("", "report", "check", "watch", "email", "inspect", "presets", "config")
 #: Typer's own metavars: a Python type or a choice in angle brackets, braces around a
 #: required argument.
 TYPER_METAVAR = re.compile(r"<(bool|str|int|float|path|list\[|[a-z]+ range|[a-z]+\|)|\{\w+\}\.\.\.")

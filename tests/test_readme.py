@@ -164,6 +164,8 @@ def workspace(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         "NO_COLOR": "1",
         "BOTISTAT_CONFIG_DIR": str(tmp_path / "no-user-config"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
+        # The checkout under test, whatever botistat the virtualenv was installed from.
+        "PYTHONPATH": str(ROOT),
     }
     return tmp_path, env
 

@@ -66,10 +66,10 @@ for name, function in (
     ("watch", watch_command.watch),
     ("email", email_command.email),
     ("inspect", inspect_command.inspect),
+    ("config", config_command.show_config),
 ):
     app.command(name, cls=BotistatCommand, epilog=EXIT_CODES_HELP)(function)
 app.command("presets", cls=BotistatCommand)(inspect_command.presets)
-app.command("config", cls=BotistatCommand)(config_command.show_config)
 
 
 def main() -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botistat.cli.common import user_errors
+from botistat.cli.common import user_errors, write_output
 from botistat.cli.options import ConfigOption, PresetOption
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ def show_config(config: ConfigOption = None, preset: PresetOption = None) -> Non
                 "logs (--preset none turns this off)"
             )
         lines += config_lines(settings)
-        sys.stdout.write("\n".join(lines) + "\n")
+        write_output("\n".join(lines) + "\n", None)
 
 
 def origin(settings: Config, looked_at: list[Path]) -> str:
