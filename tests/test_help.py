@@ -15,7 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from botistat.cli import parsing
+from botistat.cli import completion
 from botistat.cli.app import app
 from botistat.cli.parsing import reflow
 from tests.conftest import invoke, run_botistat
@@ -213,7 +213,7 @@ class TestCompletion:
     ) -> None:
         # Which shell runs these tests cannot be chosen from here (shells up the process
         # tree are found): the detection is replaced.
-        monkeypatch.setattr(parsing, "current_shell", lambda: shell)
+        monkeypatch.setattr(completion, "current_shell", lambda: shell)
         result = invoke(cli, "--show-completion")
         assert result.exit_code == 2
         assert result.stderr.splitlines()[0] == f"botistat: error: {error}"
@@ -230,6 +230,6 @@ class TestCompletion:
 
         monkeypatch.setattr(shellingham, "detect_shell", undetected)
         monkeypatch.setenv("SHELL", "/usr/local/bin/zsh")
-        assert parsing.current_shell() == "zsh"
+        assert completion.current_shell() == "zsh"
         monkeypatch.delenv("SHELL")
-        assert parsing.current_shell() is None
+        assert completion.current_shell() is None

@@ -12,22 +12,20 @@ exit 2).
 from __future__ import annotations
 
 import inspect
-import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
-from pathlib import Path
 from typing import Any, Final
 
 from typer._click import exceptions as click_errors
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from botistat.cli.completion import for_this_shell
 from botistat.core.errors import BotistatError, ConfigError
 
-#: The shells Typer writes completion scripts for.
-COMPLETION_SHELLS: Final = ("bash", "zsh", "fish", "powershell", "pwsh")
+#: Typer's options that install and show the completion script.
 COMPLETION_OPTIONS: Final = frozenset({"install_completion", "show_completion"})
 
 
@@ -160,7 +158,7 @@ def tidy(param: Any) -> None:
         choices = choices_of(param)
         param.metavar = f"[{'|'.join(choices)}]" if choices else (param.name or "").upper()
     if param.name in COMPLETION_OPTIONS and param.callback is not None:
-        param.callback = _completion_callback(param.callback)
+        param.callback = for_this_shell(param.callback)
 
 
 def choices_of(param: Any) -> list[str]:
@@ -289,47 +287,3 @@ def _sentence(message: str) -> str:
     """Typer's message as the middle of botistat's line: lower case, no final stop."""
     text = message.strip().removeprefix("Value error, ").rstrip(".")
     return text[:1].lower() + text[1:]
-
-
-def _completion_callback(install_or_show: Callable[..., Any]) -> Callable[..., Any]:
-    """Typer's ``--install-completion`` / ``--show-completion`` for the shell this runs in,
-    or one line naming the problem (Typer prints ``Shell  not supported.`` and exits 1)."""
-
-    def callback(ctx: Any, param: Any, value: Any) -> Any:
-        if value is not True or ctx.resilient_parsing:
-            return install_or_show(ctx, param, value)
-        where = max(param.opts, key=len)
-        shell = current_shell()
-        if shell is None:
-            raise ConfigError(
-                "cannot tell which shell this is",
-                where,
-                f"run it from {', '.join(COMPLETION_SHELLS[:-1])}, or set $SHELL",
-            )
-        if shell not in COMPLETION_SHELLS:
-            raise ConfigError(
-                f"no completion for the {shell} shell",
-                where,
-                f"shells with completion: {', '.join(COMPLETION_SHELLS)}",
-            )
-        try:
-            return install_or_show(ctx, param, shell)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot install completion: {exc.strerror}", exc.filename or where
-            ) from None
-
-    return callback
-
-
-def current_shell() -> str | None:
-    """The shell botistat runs under (its parent processes), else ``$SHELL``."""
-    try:
-        import shellingham  # type: ignore[import-untyped]
-
-        detected, _ = shellingham.detect_shell()
-        name = str(detected)
-    except Exception:  # ShellDetectionFailure, or no /proc to look in
-        name = ""
-    name = name or Path(os.environ.get("SHELL", "")).name
-    return name.lower() or None
