@@ -1,11 +1,11 @@
 """Terminal output: Rich tables; plain, uncoloured text when the output is not a terminal.
 
 Nothing in a table is ever cut short (``3,71…``). Off a terminal a table is as wide as its
-content. On a terminal (``tty``) a table wider than the screen is laid out to fit it, in this
-order: headers wrap at their spaces and text columns (names, ids, scopes) wrap, down to
-:data:`MIN_TEXT_WIDTH`; a table of one row is turned on its side (a row per column); then
-columns are left out, least useful first (:data:`DROP_FIRST`, then from the right), and the
-caption names them. Numbers never wrap.
+content. On a terminal (``tty``) a table wider than the screen is fitted to it: a table of one
+row is turned on its side (a row per column); otherwise the headers of numbers wrap at their
+spaces, then text columns (names, ids, scopes) wrap, not below :data:`MIN_TEXT_WIDTH` nor
+their longest words; if that is not enough, columns are hidden, least useful first
+(:data:`DROP_FIRST`, then from the right), and the caption names them. Numbers never wrap.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from botistat.core.model import Report
 from botistat.render.sections import Section, input_lines, report_sections
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 TONE_STYLES = {"bad": "bold red", "good": "green"}
 #: A text column is never made narrower than this (unless its content is narrower), nor
@@ -101,7 +104,7 @@ def render_sections(
     return text
 
 
-def _table(layout: Layout, *, color: bool, boxed: bool) -> object:
+def _table(layout: Layout, *, color: bool, boxed: bool) -> Table:
     from rich import box
     from rich.table import Table
     from rich.text import Text
