@@ -41,7 +41,7 @@ def show_config(config: ConfigOption = None, preset: PresetOption = None) -> Non
 
 def origin(settings: Config, looked_at: list[Path]) -> str:
     if settings.path is not None:
-        return f"from {settings.path.resolve()}"
+        return f"from {settings.path.absolute()}"
     places = ", ".join(str(path) for path in looked_at)
     return f"defaults, no config file found (looked at {places})"
 
