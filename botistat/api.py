@@ -213,7 +213,26 @@ def make_report(
             prices,
         )
         report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
+    if report.input.records == 0 and report.input.read and (since or until):
+        report = _with_read_span(report, sources, settings)
     return _with_preset(report, settings)
+
+
+def _with_read_span(report: Report, sources: list[Source], settings: Config) -> Report:
+    """The report, saying when the records that the time range left out were: a second
+    pass over the inputs, only when the range left nothing (standard input is gone by
+    then: its records are only counted)."""
+    import polars as pl
+
+    from botistat.ingest import scan_sources
+
+    if any(source.is_stdin for source in sources):
+        return report
+    times = scan_sources(sources, settings).frame.select(
+        pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last")
+    )
+    first, last = times.collect().row(0)
+    return replace(report, input=replace(report.input, read_first=first, read_last=last))
 
 
 def detected_settings(settings: Config, sources: list[Source]) -> Config:
@@ -304,4 +323,16 @@ def _period(request: ReportRequest, zone: str) -> tuple[datetime | None, datetim
     since, until = when(request.since, "--since"), when(request.until, "--until")
     if request.period.compare and since is not None and until is None:
         until = now
+    if since is not None and until is not None and since >= until:
+        if request.until is None:  # --compare: the period ends now
+            raise ConfigError(
+                f"--since {request.since} is not before now",
+                "--since",
+                "with --compare and no --until the period ends now",
+            )
+        raise ConfigError(
+            f"--since {request.since} is not before --until {request.until}",
+            "--since, --until",
+            "the range is [since, until): give the earlier time to --since",
+        )
     return since, until

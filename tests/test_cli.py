@@ -230,3 +230,80 @@ def test_spilled_to_partitions_gives_the_same_result(cli: CliRunner, tmp_path: P
 def test_bad_memory_budget(cli: CliRunner, tmp_path: Path) -> None:
     log = write_jsonl(tmp_path / "a.jsonl", [USER])
     assert_user_error(invoke(cli, "report", str(log), "--memory-budget", "lots"), "--memory-budget")
+
+
+def test_time_range_that_excludes_everything_says_where_the_records_are(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    log = write_jsonl(tmp_path / "a.jsonl", [USER, BOT])
+    result = invoke(cli, "report", str(log), "--since", "2026-12-01")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "botistat: warning: no records in the time range "
+        "(2 records read, first 2026-11-19T10:00:00Z, last 2026-11-19T10:00:01Z)"
+    ]
+    assert json.loads(result.stdout)["messages"]["total"] == 0
+    # Standard input cannot be read a second time to find the times: the count is told.
+    text = json.dumps(USER) + "\n" + json.dumps(BOT) + "\n"
+    result = invoke(cli, "report", "-", "--until", "2026-11-01", input=text)
+    assert result.stderr.splitlines() == [
+        "botistat: warning: no records in the time range (2 records read)"
+    ]
+    # Nothing read at all is another thing.
+    empty = write_text(tmp_path / "empty.jsonl", "")
+    result = invoke(cli, "report", str(empty), "--since", "2026-12-01")
+    assert result.stderr.splitlines() == ["botistat: warning: no records found in the input"]
+
+
+def test_check_says_the_same_about_an_empty_range(tmp_path: Path) -> None:
+    log = write_jsonl(tmp_path / "a.jsonl", [USER, BOT])
+    result = run_botistat("check", str(log), "--since", "2026-12-01", "-t", "messages.total >= 0")
+    assert result.returncode == 0
+    assert b"no records in the time range (2 records read, first 2026-11-19" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [("2026-11-20", "2026-11-19"), ("2026-11-19", "2026-11-19"), ("1d", "2d")],
+)
+def test_inverted_time_range_is_an_error(cli: CliRunner, since: str, until: str) -> None:
+    result = invoke(cli, "report", "sample_logs", "--since", since, "--until", until)
+    assert_user_error(result, f"--since {since} is not before --until {until}")
+    assert result.stderr.splitlines()[0].endswith("(--since, --until)")
+
+
+def test_compare_from_the_future_is_an_error(cli: CliRunner) -> None:
+    result = invoke(cli, "report", "sample_logs", "--since", "2999-01-01", "--compare", "previous")
+    assert_user_error(result, "--since 2999-01-01 is not before now", "(--since)")
+
+
+def test_output_dash_is_stdout(cli: CliRunner, tmp_path: Path) -> None:
+    log = write_jsonl(tmp_path / "a.jsonl", [USER, BOT])
+    result = invoke(cli, "report", str(log), "-o", "-")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["messages"]["total"] == 2
+    assert not (Path.cwd() / "-").exists()
+    result = invoke(cli, "report", str(log), "-o", "-", "-f", "markdown")
+    assert result.stdout.startswith("# botistat report")
+
+
+def test_email_dry_run_needs_no_recipient_and_writes_to_stdout(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no botistat.yaml with recipients here
+    log = write_jsonl(tmp_path / "a.jsonl", [USER, BOT])
+    result = invoke(cli, "email", str(log), "--dry-run", "-o", "-")
+    assert result.exit_code == 0, result.stderr
+    assert "To: undisclosed-recipients:;" in result.stdout
+    assert "Content-Type: multipart/alternative" in result.stdout
+    assert not (tmp_path / "-").exists()
+    # Sending still needs someone to send to.
+    assert_user_error(invoke(cli, "email", str(log)), "no recipients", "--to")
+
+
+@pytest.mark.parametrize("command", ["report", "check"])
+def test_repeated_by_is_an_error(cli: CliRunner, command: str) -> None:
+    args = [command, "sample_logs", "--by", "bot_id", "--by", "channel"]
+    if command == "check":
+        args += ["-t", "messages.total > 0"]
+    assert_user_error(invoke(cli, *args), "--by given 2 times (bot_id, channel)", "(--by)")

@@ -12,11 +12,13 @@ import typer
 
 from botistat import __version__
 from botistat.cli import check as check_command
+from botistat.cli import config as config_command
 from botistat.cli import email as email_command
 from botistat.cli import inspect as inspect_command
 from botistat.cli import report as report_command
 from botistat.cli import watch as watch_command
-from botistat.cli.signals import exit_with, handle_signals, stopped_by_signal
+from botistat.cli.parsing import BotistatCommand, BotistatGroup
+from botistat.cli.signals import PROGRAM, exit_with, handle_signals, stopped_by_signal
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 a threshold was breached; "
@@ -26,11 +28,11 @@ EXIT_CODES_HELP = (
 )
 
 app = typer.Typer(
+    cls=BotistatGroup,
     name="botistat",
     help="Analyze chatbot and LLM conversation logs (JSON Lines, CSV, gzip).",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -58,12 +60,16 @@ def _main(
     """Analyze chatbot and LLM conversation logs (JSON Lines, CSV, gzip)."""
 
 
-app.command("report", epilog=EXIT_CODES_HELP)(report_command.report)
-app.command("check", epilog=EXIT_CODES_HELP)(check_command.check)
-app.command("watch", epilog=EXIT_CODES_HELP)(watch_command.watch)
-app.command("email", epilog=EXIT_CODES_HELP)(email_command.email)
-app.command("inspect", epilog=EXIT_CODES_HELP)(inspect_command.inspect)
-app.command("presets")(inspect_command.presets)
+for name, function in (
+    ("report", report_command.report),
+    ("check", check_command.check),
+    ("watch", watch_command.watch),
+    ("email", email_command.email),
+    ("inspect", inspect_command.inspect),
+    ("config", config_command.show_config),
+):
+    app.command(name, cls=BotistatCommand, epilog=EXIT_CODES_HELP)(function)
+app.command("presets", cls=BotistatCommand)(inspect_command.presets)
 
 
 def main() -> None:
@@ -71,7 +77,9 @@ def main() -> None:
     handle_signals()
     code: int | str | None = 0
     try:
-        app()
+        # Named, not taken from argv: `python -m botistat` would otherwise be the name that
+        # usage lines and shell completion use.
+        app(prog_name=PROGRAM)
     except SystemExit as done:
         code = done.code
     except BaseException:

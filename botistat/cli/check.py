@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from botistat.cli.common import is_terminal, terminal_width, user_errors, warn, write_output
+from botistat.cli.common import terminal_for, user_errors, warn, write_output
 from botistat.cli.options import (
     ByOption,
     ConfigOption,
@@ -26,6 +26,7 @@ from botistat.cli.options import (
     StrictOption,
     TzOption,
     UntilOption,
+    only_one,
 )
 from botistat.core.errors import ConfigError, ExitCode
 
@@ -42,6 +43,7 @@ def check(
         typer.Option(
             "--threshold",
             "-t",
+            metavar="EXPR",
             help="'<metric> <op> <value>', e.g. 'errors.rate < 2%' or 'response_ms.p95 < 3s'. "
             "Repeatable; added to the config's thresholds: list.",
             show_default=False,
@@ -57,7 +59,10 @@ def check(
     ] = CheckFormat.table,
     junit: Annotated[
         Path | None,
-        typer.Option(help="Also write JUnit XML here (a test case per threshold and group)."),
+        typer.Option(
+            metavar="FILE",
+            help="Also write JUnit XML here (a test case per threshold and group).",
+        ),
     ] = None,
     allow_empty: Annotated[
         bool,
@@ -108,7 +113,7 @@ def check(
             config=config,
             since=since,
             until=until,
-            by=by,
+            by=only_one(by, "--by"),
             input_format=input_format.source_format,
             strict=strict,
             geoip_db=geoip_db,
@@ -123,9 +128,14 @@ def check(
         if fmt is CheckFormat.json:
             text = render_check_json(result)
         else:
-            color = is_terminal(sys.stdout)
-            width = terminal_width() if color else 120
-            text = render_sections([check_section(result)], [], color=color, width=width)
+            shown_on = terminal_for(sys.stdout)
+            text = render_sections(
+                [check_section(result)],
+                [],
+                color=shown_on.color,
+                width=shown_on.width,
+                tty=shown_on.tty,
+            )
         write_output(text, None)
         if junit is not None:
             write_output(render_junit(result), junit)

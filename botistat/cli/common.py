@@ -16,14 +16,18 @@ from botistat.cli.signals import PROGRAM
 from botistat.core.errors import BotistatError, ExitCode
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from botistat.api import ReportRequest
     from botistat.core.config import Config
-    from botistat.core.model import Report
+    from botistat.core.model import InputSummary, Report
+    from botistat.render import Terminal
 
 #: Inputs smaller than this finish before a progress bar would be worth drawing.
 PROGRESS_MIN_BYTES = 32 << 20
 #: Skipped files named in warnings; the rest are counted.
 MAX_FILES_NAMED = 5
+NOTHING_READ = "no records found in the input"
 
 
 def fail(error: BotistatError) -> NoReturn:
@@ -70,11 +74,50 @@ def is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def terminal_width(default: int = 100) -> int:
+def terminal_width(default: int = 100, stream: TextIO | None = None) -> int:
+    """The width of the terminal ``stream`` (stdout) is on; ``COLUMNS`` wins, as in
+    ``shutil.get_terminal_size``."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
     try:
-        return os.get_terminal_size(sys.stdout.fileno()).columns
+        return os.get_terminal_size((stream or sys.stdout).fileno()).columns
     except (OSError, ValueError, AttributeError):
         return default
+
+
+def color_wanted(stream: TextIO) -> bool:
+    """Colours (any ANSI style) on ``stream``: never with ``NO_COLOR`` set (no-color.org),
+    always with ``FORCE_COLOR`` set, else on a terminal that is not ``TERM=dumb``."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return os.environ.get("TERM") != "dumb" and is_terminal(stream)
+
+
+def terminal_for(stream: TextIO) -> Terminal:
+    """How output written to ``stream`` will be shown."""
+    from botistat.render import Terminal
+
+    tty = is_terminal(stream)
+    width = terminal_width(stream=stream) if tty else 100
+    return Terminal(color=color_wanted(stream), width=width, tty=tty)
+
+
+def console(stream: TextIO) -> Console:
+    """A Rich console for ``stream`` under :func:`color_wanted` (Rich's own NO_COLOR keeps
+    bold and dim; no colour here means no styles at all)."""
+    from rich.console import Console
+
+    if color_wanted(stream):
+        return Console(file=stream, force_terminal=True)
+    return Console(file=stream, color_system=None)
+
+
+def to_file(output: Path | None) -> Path | None:
+    """``-o -`` is standard output, as ``-`` is standard input for the paths."""
+    return None if output is None or str(output) == "-" else output
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -104,7 +147,6 @@ def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | No
     if not total_bytes or total_bytes < PROGRESS_MIN_BYTES or not is_terminal(sys.stderr):
         yield None
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -121,7 +163,7 @@ def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | No
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with Progress(*columns, console=console(sys.stderr), transient=True) as progress:
         task = progress.add_task("reading", total=total_bytes)
         yield lambda done: progress.advance(task, done)
 
@@ -135,6 +177,7 @@ def run_report(request: ReportRequest, settings: Config) -> Report:
     summary = report.input
     warn_about_input(
         records=summary.records,
+        empty=_nothing_found(summary),
         skipped_files=summary.skipped_files,
         skipped=summary.skipped,
         first_skipped=summary.skipped_examples[0] if summary.skipped_examples else "",
@@ -144,9 +187,23 @@ def run_report(request: ReportRequest, settings: Config) -> Report:
     return report
 
 
+def _nothing_found(summary: InputSummary) -> str:
+    """Why a report has no record: nothing in the input, or nothing in its time range
+    (``2,798 records read, first <time>, last <time>``: where the records are)."""
+    from botistat.report.plain import iso_time
+
+    if not summary.read or (summary.since is None and summary.until is None):
+        return NOTHING_READ
+    read = f"{summary.read:,} records read"
+    if summary.read_first is not None:
+        read += f", first {iso_time(summary.read_first)}, last {iso_time(summary.read_last)}"
+    return f"no records in the time range ({read})"
+
+
 def warn_about_input(
     *,
     records: int,
+    empty: str = NOTHING_READ,
     skipped_files: Sequence[tuple[str, str]],
     skipped: int,
     first_skipped: str,
@@ -156,7 +213,7 @@ def warn_about_input(
     """Say on stderr what reading the inputs revealed: no records, skipped files and lines,
     implausible values dropped."""
     if records == 0:
-        warn("no records found in the input")
+        warn(empty)
     for file, reason in skipped_files[:MAX_FILES_NAMED]:
         warn(f"skipped file {file}: {reason}")
     if len(skipped_files) > MAX_FILES_NAMED:

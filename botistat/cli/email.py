@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from botistat.cli.common import fail, user_errors, warn
+from botistat.cli.common import fail, to_file, user_errors, warn
 from botistat.cli.options import (
     CompareOption,
     ConfigOption,
@@ -25,6 +25,9 @@ from botistat.cli.options import (
     UntilOption,
 )
 from botistat.core.errors import BotistatError, ConfigError, ExitCode
+
+#: The To: of a dry run without recipients (RFC 5322's empty group).
+NO_RECIPIENTS = "undisclosed-recipients:;"
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -44,7 +47,10 @@ def email(
     to: Annotated[
         list[str] | None,
         typer.Option(
-            "--to", help="Recipient; repeatable. Default: config email.to.", show_default=False
+            "--to",
+            metavar="ADDR",
+            help="Recipient; repeatable. Default: config email.to.",
+            show_default=False,
         ),
     ] = None,
     config: ConfigOption = None,
@@ -57,6 +63,7 @@ def email(
     subject: Annotated[
         str | None,
         typer.Option(
+            metavar="TEMPLATE",
             help="Subject template with {scope} {period} {messages} {users} {failed} "
             "{error_rate} {p95} {tokens} {breaches} {marker}. Default: config email.subject.",
             show_default=False,
@@ -65,12 +72,18 @@ def email(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Write the .eml to stdout (or --output) instead of sending."
+            "--dry-run",
+            help="Write the .eml to stdout (or --output) instead of sending; no recipient needed.",
         ),
     ] = False,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="With --dry-run: write the .eml here."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="With --dry-run: write the .eml here (- is stdout).",
+        ),
     ] = None,
     send_outbox: Annotated[
         bool,
@@ -118,7 +131,7 @@ def email(
         if not paths:
             raise ConfigError("no input given", "email", "pass log files, or use --send-outbox")
         recipients = tuple(to or mail.to)
-        if not recipients:
+        if not recipients and not dry_run:
             raise ConfigError(
                 "no recipients", "--to", "give --to ADDRESS or email.to in the config"
             )
@@ -142,11 +155,12 @@ def email(
         message = build_message(
             report,
             sender=mail.sender or mail.username or "botistat@localhost",
-            recipients=recipients,
+            # A dry run is for looking at the message: it needs no recipient yet.
+            recipients=recipients or (NO_RECIPIENTS,),
             subject=subject_line(subject or mail.subject, summary),
         )
         if dry_run:
-            _write_eml(message, output)
+            _write_eml(message, to_file(output))
             return
         try:
             refusals = send(message, mail)

@@ -20,7 +20,7 @@ def inspect(
             show_default=False,
         ),
     ],
-    sample: Annotated[int, typer.Option(min=1, help="Records to read.")] = 1000,
+    sample: Annotated[int, typer.Option(metavar="N", min=1, help="Records to read.")] = 1000,
 ) -> None:
     """Show the fields of a log and suggest a mapping, printed as a ready config file.
 

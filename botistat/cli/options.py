@@ -38,26 +38,42 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Config file. Default: ./botistat.yaml, then ~/.config/botistat/config.yaml.",
+        metavar="FILE",
+        help="Config file. Default: ./botistat.yaml, then config.yaml in ~/.config/botistat "
+        "(botistat config shows which is used).",
         show_default=False,
     ),
 ]
 SinceOption = Annotated[
     str | None,
-    typer.Option(help="Only records at or after this time: ISO time, date, or span (24h, 7d)."),
+    typer.Option(
+        metavar="T",
+        help="Only records at or after this time: ISO time, date, or span (24h, 7d).",
+    ),
 ]
 UntilOption = Annotated[
     str | None,
-    typer.Option(help="Only records before this time: ISO time, date, or span (24h, 7d)."),
+    typer.Option(
+        metavar="T",
+        help="Only records before this time: ISO time, date, or span (24h, 7d). "
+        "Must be after --since.",
+    ),
 ]
+#: A list so that a second --by is an error rather than silently the one that counts.
 ByOption = Annotated[
-    str | None,
-    typer.Option(help=f"Break every metric down by one of: {', '.join(GROUP_KEYS)}."),
+    list[str] | None,
+    typer.Option(
+        metavar="KEY",
+        help=f"Break every metric down by one of: {', '.join(GROUP_KEYS)}.",
+        show_default=False,
+    ),
 ]
 InputFormatOption = Annotated[
     InputFormat,
     typer.Option(
-        "--input-format", help="Input format; auto decides by file extension, then content."
+        "--input-format",
+        metavar="FORMAT",
+        help="auto (by file extension, then content), jsonl, csv or tsv.",
     ),
 ]
 StrictOption = Annotated[
@@ -67,6 +83,7 @@ GeoipOption = Annotated[
     Path | None,
     typer.Option(
         "--geoip-db",
+        metavar="FILE",
         help="GeoLite2/GeoIP2/DB-IP Country or City .mmdb file for IP -> country. Default: "
         "config geoip.database, $BOTISTAT_GEOIP_DB, /usr/share/GeoIP, /var/lib/GeoIP, "
         "else offline registry data.",
@@ -76,6 +93,7 @@ GeoipOption = Annotated[
 MemoryBudgetOption = Annotated[
     str | None,
     typer.Option(
+        metavar="SIZE",
         help="Memory for the records being analysed (512M, 2G). Bigger inputs are spilled "
         "to temporary files, by conversation. Default: 1/8 of RAM, 256M to 1G.",
         show_default=False,
@@ -85,11 +103,12 @@ MemoryBudgetOption = Annotated[
 #: run the partitioned engine on small inputs, where the budget would keep them in memory).
 PartitionsOption = Annotated[
     int | None,
-    typer.Option("--partitions", min=1, max=4096, hidden=True),
+    typer.Option("--partitions", metavar="N", min=1, max=4096, hidden=True),
 ]
 BucketOption = Annotated[
     str | None,
     typer.Option(
+        metavar="DURATION",
         help="Time bucket for spike detection (1m, 5m, 1h, ...). Default: config, else 1h "
         "for report and 5m for watch.",
         show_default=False,
@@ -97,18 +116,24 @@ BucketOption = Annotated[
 ]
 WindowOption = Annotated[
     int | None,
-    typer.Option(min=1, help="Buckets in the spike baseline. Default: 24.", show_default=False),
+    typer.Option(
+        metavar="N", min=1, help="Buckets in the spike baseline. Default: 24.", show_default=False
+    ),
 ]
 SensitivityOption = Annotated[
     float | None,
     typer.Option(
-        min=0, help="Spike: above median + this many scaled MADs. Default: 5.", show_default=False
+        metavar="X",
+        min=0,
+        help="Spike: above median + this many scaled MADs. Default: 5.",
+        show_default=False,
     ),
 ]
 MinRatioOption = Annotated[
     float | None,
     typer.Option(
         "--min-ratio",
+        metavar="X",
         min=0,
         help="Spike: at least this many times the median. Default: 2.",
         show_default=False,
@@ -118,6 +143,7 @@ MinTokensOption = Annotated[
     float | None,
     typer.Option(
         "--min-tokens",
+        metavar="N",
         min=0,
         help="Token spike: at least this many tokens in the bucket. Default: 5000.",
         show_default=False,
@@ -127,6 +153,7 @@ RangeOption = Annotated[
     str | None,
     typer.Option(
         "--range",
+        metavar="NAME",
         help="A named period instead of --since/--until: today, yesterday, last-24h, last-7d, "
         "this-week, last-week, this-month, last-month.",
         show_default=False,
@@ -136,6 +163,7 @@ TzOption = Annotated[
     str | None,
     typer.Option(
         "--tz",
+        metavar="ZONE",
         help="Time zone for ranges, dates, day/hour groups and naive timestamps "
         "(e.g. Europe/Berlin). Default: config timezone, else UTC.",
         show_default=False,
@@ -159,9 +187,26 @@ PresetOption = Annotated[
     str | None,
     typer.Option(
         "--preset",
+        metavar="NAME",
         help="A ready mapping for a known log format (see: botistat presets). "
         "The config's own fields: still win. Default: the config's preset:, else one "
         "detected from the logs when the config maps no fields; none turns detection off.",
         show_default=False,
     ),
 ]
+
+
+def only_one(values: list[str] | None, option: str) -> str | None:
+    """The value of an option that takes one: given twice, it is an error (Click would keep
+    the last one without a word)."""
+    from botistat.core.errors import ConfigError
+
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ConfigError(
+            f"{option} given {len(values)} times ({', '.join(values)})",
+            option,
+            f"one breakdown at a time: give {option} once",
+        )
+    return values[0]

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from botistat.cli.common import is_terminal, terminal_width, user_errors, write_output
+from botistat.cli.common import is_terminal, terminal_for, to_file, user_errors, write_output
 from botistat.cli.options import (
     BucketOption,
     ByOption,
@@ -31,6 +31,7 @@ from botistat.cli.options import (
     TzOption,
     UntilOption,
     WindowOption,
+    only_one,
 )
 from botistat.cli.signals import PROGRAM
 
@@ -63,7 +64,7 @@ def report(
     until: UntilOption = None,
     by: ByOption = None,
     top: Annotated[
-        int, typer.Option(min=1, help="How many countries to list before 'Other'.")
+        int, typer.Option(metavar="N", min=1, help="How many countries to list before 'Other'.")
     ] = 10,
     top_usage: Annotated[
         int,
@@ -78,14 +79,20 @@ def report(
         typer.Option(
             "--format",
             "-f",
-            help="Output format. Default: table on a terminal, json when piped, "
-            "or from the --output file's extension.",
+            metavar="FORMAT",
+            help="table, json, csv, markdown, html or text. Default: table on a terminal, "
+            "json when piped, or from the --output file's extension.",
             show_default=False,
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write to this file instead of stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to this file instead of stdout (- is stdout).",
+        ),
     ] = None,
     input_format: InputFormatOption = InputFormat.auto,
     strict: StrictOption = False,
@@ -114,7 +121,7 @@ def report(
             config=config,
             since=since,
             until=until,
-            by=by,
+            by=only_one(by, "--by"),
             top=top,
             top_items=top_usage,
             input_format=input_format.source_format,
@@ -127,10 +134,10 @@ def report(
         )
         result = run_report(request, load_settings(config, preset))
         announce_preset(result.input.preset, result.input.preset_detected_from)
+        output = to_file(output)
         chosen = _output_format(fmt, output)
-        to_terminal = output is None and is_terminal(sys.stdout)
-        terminal = Terminal(color=to_terminal, width=terminal_width() if to_terminal else 100)
-        write_output(render(result, chosen, terminal), output)
+        shown_on = terminal_for(sys.stdout) if output is None else Terminal()
+        write_output(render(result, chosen, shown_on), output)
 
 
 def announce_preset(preset: str | None, detected_from: str | None) -> None:

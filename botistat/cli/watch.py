@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from botistat.cli.common import is_terminal, user_errors, warn, warn_about_input
+from botistat.cli.common import console, is_terminal, user_errors, warn, warn_about_input
 from botistat.cli.options import (
     BucketOption,
     ConfigOption,
@@ -52,6 +52,7 @@ def watch(
         float | None,
         typer.Option(
             "--min-cost",
+            metavar="USD",
             min=0,
             help="Cost spike: at least this many USD in the bucket. Default: 1.",
             show_default=False,
@@ -60,6 +61,7 @@ def watch(
     cooldown: Annotated[
         int | None,
         typer.Option(
+            metavar="N",
             min=1,
             help="Closed buckets back under the threshold before a 'resolved' event. Default: 2.",
             show_default=False,
@@ -85,15 +87,22 @@ def watch(
     exec_command: Annotated[
         str | None,
         typer.Option(
-            "--exec", help="Run this shell command per event, with the event JSON on stdin."
+            "--exec",
+            metavar="CMD",
+            help="Run this shell command per event, with the event JSON on stdin.",
         ),
     ] = None,
     webhook: Annotated[
         str | None,
-        typer.Option(help="POST each event as JSON (with a Slack-compatible 'text') here."),
+        typer.Option(
+            metavar="URL", help="POST each event as JSON (with a Slack-compatible 'text') here."
+        ),
     ] = None,
     poll: Annotated[
-        float, typer.Option(min=0.05, help="Seconds between looks at the files.")
+        float,
+        typer.Option(
+            metavar="SECONDS", min=0.05, help="Seconds between looks at the files (at least 0.05)."
+        ),
     ] = 0.5,
     input_format: InputFormatOption = InputFormat.auto,
     replay: Annotated[
@@ -186,7 +195,11 @@ def _run(watcher: Any, monitor: Any, sinks: list[Any], poll: float, *, live: boo
         if live:
             from rich.live import Live
 
-            display = Live(live_view(monitor, len(watcher.files), shown), auto_refresh=False)
+            display = Live(
+                live_view(monitor, len(watcher.files), shown),
+                auto_refresh=False,
+                console=console(sys.stdout),
+            )
             display.start()
         while True:
             # Buckets are closed as of when this look at the files began, not when the lines

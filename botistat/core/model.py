@@ -231,6 +231,12 @@ class InputSummary:
     preset: str | None = None
     #: The input it was recognised in, when it was chosen from the logs' shape.
     preset_detected_from: str | None = None
+    #: Records read before any time range (messages or exchanges; not the ignored ones).
+    read: int = 0
+    #: The first and last time among them: set only when a time range left none of them
+    #: (so that the warning can say where the records are).
+    read_first: datetime | None = None
+    read_last: datetime | None = None
 
     @property
     def invalid(self) -> int:

@@ -17,17 +17,20 @@ from botistat.render.text import render_text
 
 @dataclass(frozen=True)
 class Terminal:
-    """How the output will be shown: colours only on a real terminal."""
+    """How the output will be shown (``botistat.cli.common.terminal_for`` chooses): colours
+    unless NO_COLOR says otherwise; on a terminal (``tty``), tables drawn with box characters
+    and fitted to its ``width``; elsewhere, tables as wide as their content needs."""
 
     color: bool = False
     width: int = 100
+    tty: bool = False
 
 
 Renderer = Callable[[Report, Terminal], str]
 
 RENDERERS: Final[dict[str, Renderer]] = {
     "table": lambda report, terminal: render_table(
-        report, color=terminal.color, width=terminal.width
+        report, color=terminal.color, width=terminal.width, tty=terminal.tty
     ),
     "json": lambda report, _: render_json(report),
     "csv": lambda report, _: render_csv(report),

@@ -152,6 +152,7 @@ def assemble_report(
         invalid_values=ingest.invalid_values,
         invalid_examples=tuple(str(example) for example in ingest.invalid_examples),
         skipped_files=tuple((item.file, item.reason) for item in ingest.skipped_files),
+        read=sum(count for _, count in ingest.shapes) - ingest.ignored,
     )
     return Report(
         input=summary,
