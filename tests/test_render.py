@@ -202,7 +202,7 @@ def test_markdown_title_names_the_period() -> None:
     )
 
 
-def test_spike_ids_whole_in_markdown_cut_on_a_terminal() -> None:
+def test_spike_ids_whole_in_every_format() -> None:
     long_id = "conv-2a7f9c31-5b8e-4d0a-9f3e-7c1b2d4e6f80"
     report = sample_report()
     spike = replace(report.metrics.spikes[0], conversations=(Contributor(long_id, 120_000),))
@@ -211,7 +211,14 @@ def test_spike_ids_whole_in_markdown_cut_on_a_terminal() -> None:
         line for line in render(report, "markdown").splitlines() if "| (all) | tokens |" in line
     ]
     assert markdown_row.endswith(f"| {long_id} |")
-    assert "| conv-2a7f9c31… |" in render(report, "table")  # a terminal's width is bounded
+    for fmt in ("table", "text", "html"):
+        rendered = render(report, fmt)
+        assert long_id in rendered[rendered.index("Spikes") :], fmt
+    # A terminal too narrow for the id hides the column and says so; it never cuts the id.
+    narrow = render(report, "table", Terminal(color=False, width=70, tty=True))
+    narrow = narrow[narrow.index("Spikes") :]
+    assert "conv-2a7f9c31" not in narrow and "…" not in narrow
+    assert "Hidden at this width: Top" in narrow
 
 
 def test_terminal_view_shows_the_sparklines() -> None:

@@ -70,7 +70,7 @@ def render_html(report: Report) -> str:
     parts += [_row(_heading(top.title) + _table(top)) for top in top_sections(report)]
     parts.append(_row(_heading("Countries") + _table(countries_section(report.metrics.countries))))
     # Ids whole: a reader searches the logs for them.
-    spikes = spikes_section(report, whole_names=True)
+    spikes = spikes_section(report)
     parts.append(_row(_heading("Spikes") + (_table(spikes) if spikes.rows else _note(spikes.note))))
     parts.append(_row(_footer(report)))
     parts += ["</table>", "</td></tr></table>", "</body></html>"]

@@ -10,7 +10,7 @@ from botistat.render.sections import Section, input_lines, report_sections
 def render_markdown(report: Report) -> str:
     parts = [f"# {title(report)}", ""]
     # Not bound to a terminal's width: ids are shown whole, to be searched for in the logs.
-    for section in report_sections(report, whole_names=True, blocks=True):
+    for section in report_sections(report, blocks=True):
         parts += [f"## {section.title}", "", *markdown_table(section), ""]
         if section.note:
             parts += [f"_{section.note}_", ""]

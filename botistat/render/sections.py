@@ -53,12 +53,10 @@ def percent(value: float | None) -> str:
     return NONE if value is None else f"{value * 100:.2f}%"
 
 
-def report_sections(
-    report: Report, *, whole_names: bool = False, blocks: bool = False
-) -> list[Section]:
-    """Every section in order; ``whole_names`` shows spike contributors' ids whole (where the
-    output is not bound to a terminal's width), ``blocks`` draws sparklines with Unicode block
-    characters (``▁▃█``) rather than in ASCII (``_:#``)."""
+def report_sections(report: Report, *, blocks: bool = False) -> list[Section]:
+    """Every section in order; ``blocks`` draws sparklines with Unicode block characters
+    (``▁▃█``) rather than in ASCII (``_:#``). Ids are always whole: a terminal too narrow for
+    them wraps or hides the column (:mod:`botistat.render.table`), never cuts an id."""
     sections = [] if not report.timeline else [timeline_section(report, blocks=blocks)]
     sections += [
         messages_section(report.metrics),
@@ -70,7 +68,7 @@ def report_sections(
     ]
     if report.previous is not None:
         sections.append(change_section(report))
-    sections.append(spikes_section(report, whole_names=whole_names))
+    sections.append(spikes_section(report))
     if report.by is not None:
         sections.append(groups_section(report))
     return sections
@@ -188,7 +186,7 @@ def _item_cost(item: TopItem) -> str:
     return f"{usd(item.usd)}+" if item.usd else "unpriced"
 
 
-def spikes_section(report: Report, *, whole_names: bool = False) -> Section:
+def spikes_section(report: Report) -> Section:
     scoped = [("(all)", spike) for spike in report.metrics.spikes]
     for group in report.groups:
         label = f"{report.by}={'(none)' if group.key is None else group.key}"
@@ -202,7 +200,7 @@ def spikes_section(report: Report, *, whole_names: bool = False) -> Section:
             _spike_value(spike.metric, spike.peak),
             "-" if spike.ratio is None else f"{spike.ratio:.1f}x",
             count(spike.tokens),
-            _shorten(next(iter(spike.conversations or spike.bots), None), whole=whole_names),
+            _top_name(next(iter(spike.conversations or spike.bots), None)),
         )
         for scope, spike in scoped
     )
@@ -224,11 +222,8 @@ def _duration(span: timedelta) -> str:
     return f"{minutes}m"
 
 
-def _shorten(contributor: Contributor | None, width: int = 14, *, whole: bool = False) -> str:
-    if contributor is None:
-        return ""
-    name = contributor.name
-    return name if whole or len(name) <= width else name[: width - 1] + "…"
+def _top_name(contributor: Contributor | None) -> str:
+    return "" if contributor is None else contributor.name
 
 
 def _spike_value(metric: str, value: float) -> str:
