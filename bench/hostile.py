@@ -15,7 +15,7 @@ Writes (or reuses) four files under ``bench/data/hostile-<records>-v<VERSION>/``
   one at ``9999-12-31T23:59:59Z``.
 
 Runs ``botistat report FILE --format json`` on each as a fresh subprocess, and prints wall
-time, peak resident memory (the child's own ``ru_maxrss``, from ``wait4``) and peak private
+time, peak resident memory (the child's VmHWM, sampled from /proc) and peak private
 memory (RssAnon, sampled from /proc every 20 ms), with ratios against the clean file. It checks
 that every record is read and every bad line counted, and that the bad lines change none of
 the metrics. A run that takes longer than ``--timeout`` seconds, or whose private memory grows
@@ -176,7 +176,7 @@ def write_variants(n: int) -> list[Variant]:
 
 
 def run_measured(command: list[str], timeout: float, max_memory: int) -> Run:
-    """Run a command in a fresh child: its wall time, its own peak RSS (``wait4``) and its
+    """Run a command in a fresh child: its wall time, its peak RSS (VmHWM) and its
     peak private memory (RssAnon, sampled from /proc); killed after ``timeout`` seconds or
     past ``max_memory`` bytes of private memory."""
     run = measure(command, timeout=timeout, max_memory=max_memory)

@@ -1,6 +1,9 @@
 """Measure a command in a child process: wall time, peak private memory (RssAnon sampled from
-/proc every 20 ms) and the kernel's peak RSS (``ru_maxrss`` from ``wait4``); optionally kill
-it past a time or memory limit. Shared by the benchmark scripts."""
+/proc every 20 ms) and the kernel's peak RSS (VmHWM, sampled likewise); optionally kill it
+past a time or memory limit. Shared by the benchmark scripts.
+
+Not ``ru_maxrss`` from ``wait4``: Linux carries the high-water mark across fork and exec, so
+a child of a benchmark that holds 480 MB reports at least 480 MB whatever it used itself."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Measured:
     seconds: float
-    #: The kernel's ru_maxrss of the child: every page it had, file-backed ones included.
+    #: The child's VmHWM: every page it had, file-backed ones (the mapped library) included.
     peak_rss: int
     #: The highest RssAnon sampled: private memory, what the process itself allocated.
     peak_rss_anon: int
@@ -27,15 +30,18 @@ class Measured:
     stderr: bytes
 
 
-def rss_anon(pid: int) -> int | None:
-    """A process's private resident memory in bytes; None once it has gone."""
+def memory(pid: int) -> tuple[int, int] | None:
+    """A process's private resident memory and its peak resident memory in bytes, from
+    /proc/PID/status; None once it has gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
-    return 0
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    try:
+        return (int(fields["RssAnon"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024)
+    except (KeyError, ValueError):
+        return None  # a zombie: its memory is gone
 
 
 def measure(
@@ -46,11 +52,12 @@ def measure(
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err)
         peak = 0
+        high_water = 0
         killed = ""
         stop = threading.Event()
 
         def sample() -> None:
-            nonlocal peak, killed
+            nonlocal peak, high_water, killed
             while not stop.is_set():
                 over_time = timeout is not None and time.perf_counter() - start > timeout
                 over_memory = max_memory is not None and peak > max_memory
@@ -58,16 +65,16 @@ def measure(
                     killed = "memory limit" if over_memory else "timeout"
                     process.kill()
                     return
-                now = rss_anon(process.pid)
+                now = memory(process.pid)
                 if now is None:
                     return
-                peak = max(peak, now)
+                peak = max(peak, now[0])
+                high_water = max(high_water, now[1])
                 stop.wait(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        # wait4, not Popen.wait: it also gives the child's resource usage.
-        _, status, usage = os.wait4(process.pid, 0)
+        _, status = os.waitpid(process.pid, 0)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         stop.set()
@@ -76,7 +83,7 @@ def measure(
         err.seek(0)
         return Measured(
             seconds,
-            usage.ru_maxrss * 1024,
+            high_water,
             peak,
             killed,
             process.returncode,

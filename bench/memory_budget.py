@@ -5,8 +5,7 @@
     python bench/memory_budget.py --budgets 32M 64M 128M 256M 512M 1G 2G
 
 For each budget: the partitions the input is spilled to (0: processed in memory), wall time,
-peak RSS (the kernel's ru_maxrss of the process: every page it had, file-backed ones
-included, like ``/usr/bin/time -v``'s "Maximum resident set size") and peak private memory
+peak RSS (the process's VmHWM: every page it had, file-backed ones included) and peak private memory
 (RssAnon sampled from /proc every 20 ms, as bench/run.py does). With ``--repeat``, each
 budget runs that many times in turn; the median of each figure is printed, and the spread.
 """
@@ -36,7 +35,7 @@ class Run:
 
 
 def run_measured(command: list[str]) -> Run:
-    """Run a command; its wall time, ru_maxrss and sampled peak RssAnon (bytes)."""
+    """Run a command; its wall time, sampled VmHWM and peak RssAnon (bytes)."""
     run = measure(command)
     if run.returncode != 0:
         message = run.stderr.decode(errors="replace")[-2000:]
