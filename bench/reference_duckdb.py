@@ -1,11 +1,18 @@
 """The reference engine: DuckDB SQL computing botistat's core metrics from the same files.
 
 Records are loaded once into a table (DuckDB's fastest approach on this workload), with the
-same definitions as docs/metrics.md: mixed timestamp styles to UTC, role and status mapping,
-the error flag, tokens, reply times by window functions, exact percentiles, countries from the
-`country` field, and tokens per hour.
+same definitions as docs/metrics.md: timestamps to UTC, role and status mapping, the error
+flag, tokens, reply times by window functions, exact percentiles, countries, and tokens per
+hour. Two datasets, each queried the way a DuckDB user would for that data:
 
-    python bench/reference_duckdb.py FORMAT PATH...   # prints the metrics as JSON
+- mixed (bench/dataset.py): eight timestamp styles, so each is told apart by regular
+  expressions; every field read as text and cleaned; countries from the ``country`` field;
+- plain (bench/plain_dataset.py): one ISO style, so ``read_json``/``read_csv`` type every
+  column natively (``TIMESTAMPTZ``, ``BIGINT``, ``BOOLEAN``) and nothing is cleaned;
+  countries from the client IP: the distinct addresses are looked up in the registry data
+  botistat uses by default (iptocc) and joined back.
+
+    python bench/reference_duckdb.py KIND PATH...   # KIND: jsonl, csv, plain-jsonl, plain-csv
 """
 
 from __future__ import annotations
@@ -126,8 +133,83 @@ GROUP BY hour ORDER BY hour
 """
 
 
+PLAIN_COLUMNS = {
+    "timestamp": "TIMESTAMPTZ",
+    "conversation_id": "VARCHAR",
+    "role": "VARCHAR",
+    "status": "VARCHAR",
+    "prompt_tokens": "BIGINT",
+    "completion_tokens": "BIGINT",
+    "total_tokens": "BIGINT",
+    "error": "BOOLEAN",
+    "ip": "VARCHAR",
+}
+
+PLAIN_LOAD = """
+CREATE TABLE rec AS
+SELECT
+  timestamp AS ts,
+  conversation_id AS conv,
+  CASE role WHEN 'user' THEN 'user' WHEN 'assistant' THEN 'bot' ELSE 'other' END AS role,
+  status = 'failed' AS failed,
+  coalesce(error, false) AS err,
+  prompt_tokens AS p,
+  completion_tokens AS c,
+  total_tokens AS t,
+  ip
+FROM source
+"""
+
+#: Timestamps are distinct within a conversation: no tie-breaking row number needed.
+PLAIN_REPLIES = REPLIES.replace("ORDER BY ts, rn", "ORDER BY ts")
+
+PLAIN_COUNTRIES = """
+SELECT g.country, count(*) AS messages, count(DISTINCT r.conv) AS conversations
+FROM rec r LEFT JOIN geo g USING (ip)
+WHERE r.ts IS NOT NULL AND r.role IN ('user', 'bot')
+GROUP BY g.country
+"""
+
+
+def files_sql(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def plain_source_sql(fmt: str, paths: list[str]) -> str:
+    columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in PLAIN_COLUMNS.items()) + "}"
+    if fmt == "csv":
+        return f"SELECT * FROM read_csv({files_sql(paths)}, header = true, types = {columns})"
+    return (
+        f"SELECT * FROM read_json({files_sql(paths)}, format = 'newline_delimited', "
+        f"columns = {columns})"
+    )
+
+
+def load_countries_of_addresses(con: Any) -> None:
+    """Look each distinct client IP up once (iptocc, the data botistat uses without a
+    database) and load the answers as table ``geo`` (through a CSV: no pyarrow here)."""
+    import csv
+    import tempfile
+
+    from iptocc import country_code
+
+    addresses = [
+        ip for (ip,) in con.execute("SELECT DISTINCT ip FROM rec WHERE ip IS NOT NULL").fetchall()
+    ]
+    codes = country_code(addresses) if addresses else []
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="") as table:
+        writer = csv.writer(table)
+        writer.writerow(["ip", "country"])
+        writer.writerows(zip(addresses, codes, strict=True))
+        table.flush()
+        con.execute(
+            f"CREATE TABLE geo AS SELECT * FROM read_csv('{table.name}', header = true, "
+            "columns = {'ip': 'VARCHAR', 'country': 'VARCHAR'})"
+        )
+
+
 def source_sql(fmt: str, paths: list[str]) -> str:
-    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+    files = files_sql(paths)
     if fmt == "csv":
         return f"SELECT * FROM read_csv({files}, header = true, all_varchar = true)"
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in COLUMNS) + "}"
@@ -137,14 +219,21 @@ def source_sql(fmt: str, paths: list[str]) -> str:
     )
 
 
-def duckdb_metrics(fmt: str, paths: list[str]) -> dict[str, Any]:
+def duckdb_metrics(kind: str, paths: list[str]) -> dict[str, Any]:
     """The metrics in the shape of botistat's JSON report (the parts compared)."""
     import duckdb
 
+    plain = kind.startswith("plain-")
+    fmt = kind.removeprefix("plain-")
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"CREATE VIEW source AS {source_sql(fmt, paths)}")
-    con.execute(LOAD)
+    if plain:
+        con.execute(f"CREATE VIEW source AS {plain_source_sql(fmt, paths)}")
+        con.execute(PLAIN_LOAD)
+        load_countries_of_addresses(con)
+    else:
+        con.execute(f"CREATE VIEW source AS {source_sql(fmt, paths)}")
+        con.execute(LOAD)
     row = con.execute(METRICS).fetchone()
     assert row is not None
     (
@@ -161,9 +250,9 @@ def duckdb_metrics(fmt: str, paths: list[str]) -> dict[str, Any]:
         transactions,
         bot_records,
     ) = row
-    speed = con.execute(REPLIES).fetchone()
+    speed = con.execute(PLAIN_REPLIES if plain else REPLIES).fetchone()
     assert speed is not None
-    countries = con.execute(COUNTRIES).fetchall()
+    countries = con.execute(PLAIN_COUNTRIES if plain else COUNTRIES).fetchall()
     hourly = con.execute(HOURLY).fetchall()
     known = sorted(
         ((code, m, c) for code, m, c in countries if code is not None), key=lambda r: (-r[1], r[0])

@@ -1,11 +1,15 @@
 """botistat against DuckDB on the same generated logs, in the same run.
 
-    python bench/run.py                       # 1M and 10M records, JSONL, CSV and gzip
-    python bench/run.py --records 1000000 --formats jsonl
+    python bench/run.py                       # plain and mixed logs: 2M and 10M records,
+                                              # JSONL, CSV and gzip
+    python bench/run.py --datasets plain --records 2000000 --formats jsonl
     python bench/run.py --by hour             # also every metric per hour
     python bench/run.py --repeat 3            # each engine 3 times, in turn: the medians
 
-For each size and format: generate (or reuse) the dataset, run ``botistat report --format json``
+Two datasets: ``plain`` (bench/plain_dataset.py: the logs most users have, one ISO timestamp
+style, a public IP on every record; the headline) and ``mixed`` (bench/dataset.py: eight
+timestamp styles, private IPs and a ``country`` field). For each dataset, size and format:
+generate (or reuse) the dataset, run ``botistat report --format json``
 (the default report: its timeline holds the tokens per hour) and the DuckDB reference
 (bench/reference_duckdb.py) as subprocesses, check that their numbers agree, and print wall
 time, records/s, MB/s and peak private memory (RssAnon, sampled from /proc: Polars
@@ -26,6 +30,8 @@ sys.path.insert(0, str(BENCH))
 
 from dataset import VERSION, write_dataset  # noqa: E402
 from measure import measure  # noqa: E402
+from plain_dataset import VERSION as PLAIN_VERSION  # noqa: E402
+from plain_dataset import write_plain_dataset  # noqa: E402
 
 DATA = BENCH / "data"
 FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
@@ -111,9 +117,17 @@ def botistat_command(paths: list[str], by: str | None = None) -> list[str]:
     return [sys.executable, "-m", "botistat", "report", *paths, "--format", "json", *grouping]
 
 
-def duckdb_command(fmt: str, paths: list[str]) -> list[str]:
+def duckdb_command(dataset: str, fmt: str, paths: list[str]) -> list[str]:
     kind = "csv" if fmt == "csv" else "jsonl"
+    if dataset == "plain":
+        kind = f"plain-{kind}"
     return [sys.executable, str(BENCH / "reference_duckdb.py"), kind, *paths]
+
+
+def dataset_directory(dataset: str, records: int) -> Path:
+    if dataset == "plain":
+        return write_plain_dataset(records, DATA / f"plain-{records}-v{PLAIN_VERSION}")
+    return write_dataset(records, DATA / f"{records}-v{VERSION}")
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -123,8 +137,10 @@ def median_run(runs: list[Run]) -> Run:
     return Run(middle.seconds, max(run.peak_rss_anon for run in runs), middle.output)
 
 
-def bench(records: int, fmt: str, by: str | None = None, repeat: int = 1) -> list[str]:
-    directory = write_dataset(records, DATA / f"{records}-v{VERSION}")
+def bench(
+    dataset: str, records: int, fmt: str, by: str | None = None, repeat: int = 1
+) -> list[str]:
+    directory = dataset_directory(dataset, records)
     files = sorted(str(p) for p in (directory / FORMAT_DIRS[fmt]).iterdir())
     size = sum(Path(p).stat().st_size for p in files)
     warm_page_cache(files)
@@ -132,7 +148,7 @@ def bench(records: int, fmt: str, by: str | None = None, repeat: int = 1) -> lis
     our_runs, their_runs = [], []
     for _ in range(repeat):
         our_runs.append(run_measured(botistat_command(files, by)))
-        their_runs.append(run_measured(duckdb_command(fmt, files)))
+        their_runs.append(run_measured(duckdb_command(dataset, fmt, files)))
     ours, theirs = median_run(our_runs), median_run(their_runs)
     problems = [
         problem
@@ -143,18 +159,21 @@ def bench(records: int, fmt: str, by: str | None = None, repeat: int = 1) -> lis
     ratio = f"{ours.seconds / theirs.seconds:.2f}"
     for engine, run, shown in (("botistat", ours, ratio), ("duckdb", theirs, "")):
         rows.append(
-            f"| {records:,} | {fmt} | {size / 1e6:,.0f} | {engine} | {run.seconds:.2f} | "
-            f"{records / run.seconds:,.0f} | {size / 1e6 / run.seconds:,.0f} | "
+            f"| {dataset} | {records:,} | {fmt} | {size / 1e6:,.0f} | {engine} | "
+            f"{run.seconds:.2f} | {records / run.seconds:,.0f} | {size / 1e6 / run.seconds:,.0f} | "
             f"{run.peak_rss_anon / 1e6:,.0f} | {shown} |"
         )
     verdict = "agree" if not problems else "DIFFER: " + "; ".join(problems[:5])
-    rows.append(f"|  |  |  | numbers | {verdict} |  |  |  |  |")
+    rows.append(f"|  |  |  |  | numbers | {verdict} |  |  |  |  |")
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--datasets", nargs="+", choices=["plain", "mixed"], default=["plain", "mixed"]
+    )
+    parser.add_argument("--records", type=int, nargs="+", default=[2_000_000, 10_000_000])
     parser.add_argument("--formats", nargs="+", default=["jsonl", "csv", "gz"])
     parser.add_argument(
         "--by", help="also break botistat's report down (e.g. hour); DuckDB computes the same"
@@ -172,14 +191,15 @@ def main() -> None:
     if args.repeat > 1:
         print(f"Median time of {args.repeat} runs per engine; peak memory: the highest.\n")
     print(
-        "| records | format | MB | engine | seconds | records/s | MB/s | peak RssAnon MB | "
-        "botistat/duckdb |"
+        "| dataset | records | format | MB | engine | seconds | records/s | MB/s | "
+        "peak RssAnon MB | botistat/duckdb |"
     )
-    print("|---:|---|---:|---|---:|---:|---:|---:|---:|")
-    for records in args.records:
-        for fmt in args.formats:
-            for row in bench(records, fmt, args.by, args.repeat):
-                print(row, flush=True)
+    print("|---|---:|---|---:|---|---:|---:|---:|---:|---:|")
+    for dataset in args.datasets:
+        for records in args.records:
+            for fmt in args.formats:
+                for row in bench(dataset, records, fmt, args.by, args.repeat):
+                    print(row, flush=True)
 
 
 if __name__ == "__main__":

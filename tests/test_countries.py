@@ -297,3 +297,41 @@ def test_fast_private_check_agrees_with_ipaddress(text: str) -> None:
     fast = common_private_ipv4(pl.Series([text], dtype=pl.String))[0]
     if fast:
         assert classify(text) == PRIVATE
+
+
+def _ipv6_text(groups: list[int], cut: tuple[int, int] | None) -> str:
+    """Eight groups as text, the run ``cut`` (start, length) written as ``::``."""
+    parts = [f"{group:x}" for group in groups]
+    if cut is None:
+        return ":".join(parts)
+    start, length = cut
+    return ":".join(parts[:start]) + "::" + ":".join(parts[start + length :])
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(
+        st.ip_addresses(v=4).map(str),
+        st.ip_addresses(v=6).map(str),
+        st.tuples(*[st.integers(0, 300)] * 4).map(lambda t: ".".join(map(str, t))),
+        st.builds(
+            _ipv6_text,
+            st.tuples(
+                st.integers(0x1F00, 0x3000), *[st.sampled_from([0, 1, 0xDB8, 0xFFFF])] * 7
+            ).map(list),
+            st.one_of(st.none(), st.tuples(st.integers(0, 7), st.integers(1, 8))),
+        ),
+        st.builds(
+            lambda first, rest: f"{first:x}:{rest}",
+            st.integers(0x2400, 0x2FFF),
+            st.text(alphabet="0123456789abcdef:", max_size=40),
+        ),
+        st.sampled_from(["2620:4f:8000::1", "2a00::", "2a00:1:2:3:4:5:6::", "2a00::1::2"]),
+    )
+)
+def test_surely_public_agrees_with_ipaddress(text: str) -> None:
+    """What the fast check calls public, ``classify`` (Python's ipaddress) does too."""
+    from botistat.geo.addresses import classify, surely_public
+
+    if surely_public(pl.Series([text], dtype=pl.String))[0]:
+        assert classify(text) is None

@@ -16,6 +16,7 @@ from botistat.geo.addresses import (
     classify,
     common_private_ipv4,
     ip_key,
+    surely_public,
 )
 from botistat.geo.sources import CountrySource
 
@@ -82,9 +83,11 @@ def _look_up(keys: pl.Series, source: CountrySource) -> pl.Series:
     import polars as pl
 
     private = set(keys.filter(common_private_ipv4(keys)).to_list())
+    surely = set(keys.filter(surely_public(keys)).to_list())
     distinct = [key for key in dict.fromkeys(keys.to_list()) if key is not None]
     reasons: dict[str, str | None] = {
-        key: PRIVATE if key in private else classify(key) for key in distinct
+        key: None if key in surely else PRIVATE if key in private else classify(key)
+        for key in distinct
     }
     public = [key for key, reason in reasons.items() if reason is None]
     codes = dict(zip(public, source.lookup(public), strict=True))
