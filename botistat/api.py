@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from botistat.core.config import Config, load_config, parse_config, validate_timezone
 from botistat.core.errors import ConfigError
@@ -96,8 +97,19 @@ def spike_options(request: SpikeRequest, settings: Config, default_bucket: str) 
     )
 
 
-#: Given the total bytes to read, a context that yields a callback for bytes read (or None).
-ProgressFactory = Callable[[int], AbstractContextManager[Callable[[int], None] | None]]
+class ReportProgress(Protocol):
+    """What :func:`make_report` tells a progress display while it works."""
+
+    def read(self, nbytes: int) -> None:
+        """``nbytes`` more of the inputs were read."""
+
+    def analysing(self, done: int, total: int) -> None:
+        """The inputs are read; the records are being analysed: ``done`` of ``total`` pieces
+        (one piece when the records fit in memory, else one per partition)."""
+
+
+#: Given the total bytes to read, a context that yields a progress display (or None).
+ProgressFactory = Callable[[int], AbstractContextManager[ReportProgress | None]]
 
 
 def build_report(
@@ -156,7 +168,7 @@ def make_report(
     request: ReportRequest, settings: Config, progress: ProgressFactory | None = None
 ) -> Report:
     """Read the inputs and build the report (and the previous period's, to compare);
-    ``progress`` shows the bytes read (the CLI's bar on a terminal)."""
+    ``progress`` shows the bytes read, then the analysis (the CLI's bar on a terminal)."""
     from botistat.engine.memory import tune_allocators
     from botistat.engine.partition import default_memory_budget, parse_size, partitions_for
     from botistat.geo import open_country_source
@@ -200,9 +212,17 @@ def make_report(
     countries = open_country_source(request.geoip_db, settings.geoip_database)
     tune_allocators()
     shown = progress or (lambda _total: nullcontext(None))
-    with shown(sum(s.size or 0 for s in sources)) as on_progress:
-        scan = scan_sources(sources, settings, strict=request.strict, progress=on_progress)
-        report = report_from_scan(scan, options, countries, prices)
+    with shown(sum(s.size or 0 for s in sources)) as display:
+        scan = scan_sources(
+            sources,
+            settings,
+            strict=request.strict,
+            progress=display.read if display else None,
+            read_all=(lambda: display.analysing(0, 1)) if display else None,
+        )
+        report = report_from_scan(
+            scan, options, countries, prices, display.analysing if display else None
+        )
     if request.period.compare:
         assert since is not None and until is not None  # checked above
         before, after = previous_period(since, until)

@@ -27,8 +27,7 @@ from tests.conftest import ROOT, run_botistat, write_jsonl
 
 #: An SGR sequence: colour, bold, dim... (cursor movement is not a style).
 STYLE = re.compile(r"\x1b\[[0-9;]*m")
-#: A number cut short by a table too narrow for it (``3,71…``; not an id such as
-#: ``conv_9f18a2c9…``, which the Spikes section shortens itself).
+#: A number cut short by a table too narrow for it (``3,71…``).
 CUT_NUMBER = re.compile(r"(?<![\w,.])\d[\d,.]*…")
 #: Plain text, to read the layout.
 PLAIN = {"NO_COLOR": "1"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -18,7 +18,7 @@ from botistat.core.errors import BotistatError, ExitCode
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from botistat.api import ReportRequest
+    from botistat.api import ReportProgress, ReportRequest
     from botistat.core.config import Config
     from botistat.core.model import InputSummary, Report
     from botistat.render import Terminal
@@ -142,30 +142,79 @@ def write_output(text: str, output: Path | None) -> None:
 
 
 @contextmanager
-def progress_bar(total_bytes: int | None) -> Iterator[Callable[[int], None] | None]:
-    """A transient bytes-read progress bar on stderr, only on a terminal and for big inputs."""
+def progress_bar(total_bytes: int | None) -> Iterator[ReportProgress | None]:
+    """A transient progress display on stderr, only on a terminal and for big inputs: the
+    bytes read, then the analysis (partitions done, or a pulsing bar while the records in
+    memory are analysed), so that it moves until the report is ready."""
     if not total_bytes or total_bytes < PROGRESS_MIN_BYTES or not is_terminal(sys.stderr):
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    display = _ProgressDisplay(total_bytes)
+    try:
+        yield display
+    finally:
+        display.stop()
 
-    columns = (
-        TextColumn("reading"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console(sys.stderr), transient=True) as progress:
-        task = progress.add_task("reading", total=total_bytes)
-        yield lambda done: progress.advance(task, done)
+
+class _ProgressDisplay:
+    """Two Rich progress bars in turn: bytes read (with speed and time left), then pieces
+    analysed (with the time spent), each transient."""
+
+    def __init__(self, total_bytes: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn("reading"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console(sys.stderr),
+            transient=True,
+        )
+        self._task = self._bar.add_task("reading", total=total_bytes)
+        #: Pieces the analysis bar counts; 0 while reading.
+        self._pieces = 0
+        self._bar.start()
+
+    def read(self, nbytes: int) -> None:
+        self._bar.advance(self._task, nbytes)
+
+    def analysing(self, done: int, total: int) -> None:
+        if total != self._pieces:
+            self._bar.stop()
+            self._start_analysing(total)
+        if total > 1:
+            self._bar.update(self._task, completed=done)
+
+    def _start_analysing(self, total: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._pieces = total
+        pieces = [TextColumn("{task.completed}/{task.total} partitions")] if total > 1 else []
+        self._bar = Progress(
+            TextColumn("analysing"),
+            BarColumn(),
+            *pieces,
+            TimeElapsedColumn(),
+            console=console(sys.stderr),
+            transient=True,
+        )
+        # One piece: the records in memory are analysed in one go, nothing to count; the
+        # bar pulses.
+        self._task = self._bar.add_task("analysing", total=total if total > 1 else None)
+        self._bar.start()
+        self._bar.refresh()  # shown at once, however short the analysis
+
+    def stop(self) -> None:
+        self._bar.stop()
 
 
 def run_report(request: ReportRequest, settings: Config) -> Report:

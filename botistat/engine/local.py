@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,7 @@ def report_from_scan(
     options: ReportOptions,
     countries: CountrySource | None = None,
     prices: PriceBook | None = None,
+    analysed: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Run every metric over ``scan`` and assemble the :class:`Report`.
 
@@ -58,7 +60,8 @@ def report_from_scan(
     share one cached scan and run in a single collect, so each input is read and parsed once.
     With partitions, one streaming pass parses the inputs and spills the metric columns to
     disk; the distinct IPs of all partitions are looked up once, then each partition is
-    collected in turn. Either way the partial results merge into the same numbers.
+    collected in turn (``analysed`` is told how many of how many are done). Either way the
+    partial results merge into the same numbers.
     """
     import polars as pl
 
@@ -83,7 +86,7 @@ def report_from_scan(
             parts = [part.with_columns(constants) for part in spilled]
             table = lookup_table(pl.concat(parts), source).collect()
             resolved = [_resolve(part, table, options) for part in parts]
-            partials = _collect_partials(resolved, keys, options, book, Path(directory))
+            partials = _collect_partials(resolved, keys, options, book, Path(directory), analysed)
             # Inside the directory: the replies are read from it.
             return assemble_report(
                 scan.stats.summary(), options, partials, source.info, book.source
@@ -115,6 +118,7 @@ def _collect_partials(
     options: ReportOptions,
     book: PriceBook,
     spill_to: Path | None = None,
+    analysed: Callable[[int, int], None] | None = None,
 ) -> Partials:
     """Every partial result of every part; with ``spill_to``, the replies go to disk there."""
     import polars as pl
@@ -127,6 +131,8 @@ def _collect_partials(
     # for the writes, whatever happened.
     with ThreadPoolExecutor(max_workers=1) as writer:
         for index, (part, merged) in enumerate(parts):
+            if analysed is not None:
+                analysed(index, len(parts))
             results = _collect_part(part, merged, keys, options, book)
             if spill_to is not None:
                 reply_files.append(spill_to / f"replies-{index}.parquet")
@@ -139,6 +145,8 @@ def _collect_partials(
                 collected.setdefault(name, []).append(result)
     for done in written:
         done.result()  # raises what a write raised
+    if analysed is not None:
+        analysed(len(parts), len(parts))
     # Any: the partials are frames of different kinds; Partials names and types each.
     combined: dict[str, Any] = {name: pl.concat(frames) for name, frames in collected.items()}
     users = {

@@ -53,12 +53,16 @@ def scan_sources(
     strict: bool = False,
     progress: ProgressCallback | None = None,
     block_size: int | None = None,
+    read_all: Callable[[], None] | None = None,
 ) -> Scan:
-    """Build the canonical LazyFrame over ``sources``; nothing is read until it is collected."""
+    """Build the canonical LazyFrame over ``sources``; nothing is read until it is collected.
+
+    ``progress`` is called with the bytes of each block read, ``read_all`` once the last
+    input has been read (what follows in the collect is the queries over the records)."""
     from polars.io.plugins import register_io_source
 
     stats = IngestStats()
-    reader = _Reader(sources, config, stats, strict, progress, block_size)
+    reader = _Reader(sources, config, stats, strict, progress, block_size, read_all)
     frame = register_io_source(
         reader.batches,
         schema=canonical_schema(),
@@ -91,6 +95,7 @@ class _Reader:
         strict: bool,
         progress: ProgressCallback | None,
         block_size: int | None,
+        read_all: Callable[[], None] | None = None,
     ) -> None:
         self._sources = sources
         self._config = config
@@ -98,6 +103,7 @@ class _Reader:
         self._strict = strict
         self._progress = progress
         self._block_size = block_size
+        self._read_all = read_all
         #: Why each input skipped so far failed, in input order.
         self._failures: list[InputError] = []
         self._skipped: set[str] = set()
@@ -144,6 +150,8 @@ class _Reader:
                 yield from self._complete(pending.popleft())
         if self._failures and not self._stats.read_any():
             raise self._no_records()
+        if self._read_all is not None:
+            self._read_all()
 
     def _jobs(self, columns: list[str], pool: ThreadPoolExecutor) -> Iterator[_Job]:
         for source in self._sources:
