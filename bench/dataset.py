@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -134,6 +135,29 @@ def _timestamp_text() -> pl.Expr:
 
 def write_dataset(n: int, directory: Path, files: int = FILES) -> Path:
     """Write all variants of ``n`` records under ``directory`` (kept when already complete)."""
+    shuffled = [COLUMNS[0], *reversed(COLUMNS[1:])]
+
+    def jsonl(k: int, part: pl.DataFrame) -> pl.DataFrame:
+        if k == files - 1:
+            # One file with numeric epoch milliseconds, as some SDKs write them.
+            return part.select(pl.col("ms").alias("timestamp"), *COLUMNS[1:])
+        return part.select(_timestamp_text(), *COLUMNS[1:])
+
+    def csv(_: int, part: pl.DataFrame) -> pl.DataFrame:
+        return part.select(_timestamp_text(), *COLUMNS[1:]).select(shuffled)
+
+    return write_variants(directory, lambda: records(n), files, jsonl, csv)
+
+
+Variant = Callable[[int, pl.DataFrame], pl.DataFrame]
+
+
+def write_variants(
+    directory: Path, frame: Callable[[], pl.DataFrame], files: int, jsonl: Variant, csv: Variant
+) -> Path:
+    """Split ``frame()`` into ``files`` parts and write each as JSON Lines (``jsonl(k,
+    part)``), CSV (``csv(k, part)``) and gzipped JSON Lines under ``directory``, unless a
+    complete set is there already."""
     done = directory / ".complete"
     if done.exists():
         return directory
@@ -141,23 +165,15 @@ def write_dataset(n: int, directory: Path, files: int = FILES) -> Path:
         shutil.rmtree(directory)
     for sub in ("jsonl", "csv", "gz"):
         (directory / sub).mkdir(parents=True)
-    frame = records(n)
-    bounds = [round(n * k / files) for k in range(files + 1)]
+    rows = frame()
+    bounds = [round(rows.height * k / files) for k in range(files + 1)]
     for k in range(files):
-        part = frame.slice(bounds[k], bounds[k + 1] - bounds[k])
-        if k == files - 1:
-            # One file with numeric epoch milliseconds, as some SDKs write them.
-            typed = part.select(pl.col("ms").alias("timestamp"), *COLUMNS[1:])
-        else:
-            typed = part.select(_timestamp_text(), *COLUMNS[1:])
-        jsonl = directory / "jsonl" / f"part-{k}.jsonl"
-        typed.write_ndjson(jsonl)
-        shuffled = [COLUMNS[0], *reversed(COLUMNS[1:])]
-        part.select(_timestamp_text(), *COLUMNS[1:]).select(shuffled).write_csv(
-            directory / "csv" / f"part-{k}.csv"
-        )
+        part = rows.slice(bounds[k], bounds[k + 1] - bounds[k])
+        written = directory / "jsonl" / f"part-{k}.jsonl"
+        jsonl(k, part).write_ndjson(written)
+        csv(k, part).write_csv(directory / "csv" / f"part-{k}.csv")
         with (
-            jsonl.open("rb") as source,
+            written.open("rb") as source,
             gzip.open(directory / "gz" / f"part-{k}.jsonl.gz", "wb", compresslevel=6) as target,
         ):
             shutil.copyfileobj(source, target, 16 << 20)

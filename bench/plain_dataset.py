@@ -11,14 +11,12 @@ few fields the report does not use (``request_id``, ``app_version``, ``latency_h
 
 from __future__ import annotations
 
-import gzip
 import ipaddress
 import random
-import shutil
 from pathlib import Path
 
 import polars as pl
-from dataset import FILES, records
+from dataset import FILES, records, write_variants
 
 #: Bump when the generated records change, so cached datasets are made anew.
 VERSION = 1
@@ -26,24 +24,6 @@ IPV4_ADDRESSES = 50_000
 IPV6_ADDRESSES = 10_000
 #: First 16 bits of IPv6 blocks the registries hand out (APNIC, ARIN, LACNIC, RIPE, AFRINIC).
 IPV6_PREFIXES = (0x2001, 0x2400, 0x2600, 0x2800, 0x2A00, 0x2C0F)
-COLUMNS = [
-    "timestamp",
-    "conversation_id",
-    "role",
-    "status",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "error",
-    "ip",
-    "bot_id",
-    "channel",
-    "model",
-    "user_id",
-    "request_id",
-    "app_version",
-    "latency_hint_ms",
-]
 
 
 def public_addresses(seed: int = 2026) -> list[str]:
@@ -104,24 +84,8 @@ def plain_records(n: int) -> pl.DataFrame:
 
 def write_plain_dataset(n: int, directory: Path, files: int = FILES) -> Path:
     """Write all variants of ``n`` plain records under ``directory`` (kept when complete)."""
-    done = directory / ".complete"
-    if done.exists():
-        return directory
-    if directory.exists():
-        shutil.rmtree(directory)
-    for sub in ("jsonl", "csv", "gz"):
-        (directory / sub).mkdir(parents=True)
-    frame = plain_records(n)
-    bounds = [round(n * k / files) for k in range(files + 1)]
-    for k in range(files):
-        part = frame.slice(bounds[k], bounds[k + 1] - bounds[k])
-        jsonl = directory / "jsonl" / f"part-{k}.jsonl"
-        part.write_ndjson(jsonl)
-        part.write_csv(directory / "csv" / f"part-{k}.csv")
-        with (
-            jsonl.open("rb") as source,
-            gzip.open(directory / "gz" / f"part-{k}.jsonl.gz", "wb", compresslevel=6) as target,
-        ):
-            shutil.copyfileobj(source, target, 16 << 20)
-    done.touch()
-    return directory
+
+    def as_is(_: int, part: pl.DataFrame) -> pl.DataFrame:
+        return part
+
+    return write_variants(directory, lambda: plain_records(n), files, as_is, as_is)
