@@ -410,3 +410,25 @@ def test_monitor_merges_a_message_logged_in_several_batches() -> None:
     [closed] = monitor.closed_buckets()
     assert (closed.messages, closed.tokens, closed.replies) == (2, 1500, 1)
     assert monitor.records == 2
+
+
+def test_monitor_keeps_an_id_of_two_conversations_as_two_messages() -> None:
+    """Message ids numbered per conversation: ``r1`` in conversations a and b is two messages,
+    and a repeat of a's ``r1`` in a later batch merges with a's alone."""
+    monitor = LiveMonitor(MonitorSettings(bucket_seconds=60, window=5, merge_messages=True))
+    user_a, bot_a = turn(START, "a", 500)
+    user_b, bot_b = turn(START, "b", 300)
+    monitor.add(
+        frame(
+            [
+                {**user_a, "message_id": None},
+                {**bot_a, "message_id": "r1"},
+                {**user_b, "message_id": None},
+                {**bot_b, "message_id": "r1"},
+            ]
+        )
+    )
+    monitor.add(frame([{**bot_a, "message_id": "r1", "total_tokens": 700}]))
+    monitor.check(START + timedelta(seconds=61))
+    [closed] = monitor.closed_buckets()
+    assert (closed.messages, closed.tokens, closed.replies) == (4, 700 + 300, 2)

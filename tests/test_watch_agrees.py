@@ -263,3 +263,20 @@ def test_a_followed_file_named_twice_is_followed_once(
         assert [chunk.data.count(b"\n") for chunk in follower.poll()] == [1]
     finally:
         follower.close()
+
+
+def test_an_id_in_two_conversations_is_two_messages(tmp_path: Path) -> None:
+    """Ids numbered per conversation (``r1`` in a and in b) are two messages, in memory,
+    spilled (where a and b may fall in different partitions) and in a replay."""
+    at = START.isoformat().replace("+00:00", "Z")
+    rows = [
+        {"timestamp": at, "conversation_id": name, "role": role, "msg": msg, "total_tokens": n}
+        for name, tokens in (("a", (500, 700)), ("b", (300,)))
+        for role, msg, n in [("user", None, None), *(("bot", "r1", n) for n in tokens)]
+    ]
+    path = write_jsonl(tmp_path / "x.jsonl", rows)
+    config = parse_config({"fields": {"message_id": "msg"}})
+    result = assert_agree([path], config)
+    assert result.metrics.tokens.total == 700 + 300
+    assert result.input.merged == 1
+    assert result.metrics.messages.total == 4

@@ -32,7 +32,7 @@ from botistat.metrics.buckets import (
     merge_contributors,
 )
 from botistat.metrics.cost import cost_by_model, merge_cost, model_rates
-from botistat.metrics.merge import merge_repeated
+from botistat.metrics.merge import MESSAGE_KEY, merge_repeated
 from botistat.metrics.reply_series import reply_p95
 from botistat.metrics.response import conversation_turns, direct_replies, replies_after
 from botistat.spikes.detector import Baseline, DetectorSettings, History
@@ -51,6 +51,7 @@ from botistat.spikes.series import (
 
 if TYPE_CHECKING:
     import polars as pl
+    from polars._typing import JoinStrategy
 
 METRICS: Final = WATCH_SERIES
 LABELS: Final = {TOKENS: "token", COST: "cost", P95: "reply time (p95)", ERROR_RATE: "error"}
@@ -282,9 +283,10 @@ class LiveMonitor:
     def _merge_messages(
         self, frame: pl.DataFrame
     ) -> tuple[pl.DataFrame, tuple[pl.DataFrame, pl.DataFrame] | None]:
-        """Records sharing a message id are one message, as in a report: the batch's records
-        with a new id are merged among themselves; those with an id seen before replace that
-        message's earlier merged record (returned as (old, new) to retract and add)."""
+        """Records sharing a conversation and message id are one message, as in a report: the
+        batch's records of a new message are merged among themselves; those of a message seen
+        before replace its earlier merged record (returned as (old, new) to retract and
+        add)."""
         import polars as pl
 
         ids = pl.col("message_id")
@@ -294,11 +296,17 @@ class LiveMonitor:
         if known is None or known.is_empty():
             self._messages = merged
             return pl.concat([plain, merged]), None
-        seen = merged.join(known.select("message_id"), on="message_id", how="semi")
-        fresh = merged.join(known.select("message_id"), on="message_id", how="anti")
-        old = known.join(seen.select("message_id"), on="message_id", how="semi")
+        key = list(MESSAGE_KEY)
+        ids_known = known.select(key)
+
+        def among(frame: pl.DataFrame, ids: pl.DataFrame, how: JoinStrategy) -> pl.DataFrame:
+            return frame.join(ids, on=key, how=how, nulls_equal=True)
+
+        seen = among(merged, ids_known, "semi")
+        fresh = among(merged, ids_known, "anti")
+        old = among(known, seen.select(key), "semi")
         new = merge_repeated(pl.concat([old, seen]).lazy()).collect()
-        rest = known.join(seen.select("message_id"), on="message_id", how="anti")
+        rest = among(known, seen.select(key), "anti")
         self._messages = pl.concat([rest, new, fresh])
         retracted = (old, new) if not old.is_empty() else None
         return pl.concat([plain, fresh]), retracted
