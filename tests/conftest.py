@@ -13,11 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from botistat.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests check results, not speed: on a busy 2-core CI machine an example may take
+# longer than hypothesis' default 200 ms deadline, which would fail a correct test.
+settings.register_profile("botistat", deadline=None)
+settings.load_profile("botistat")
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any] | str]) -> Path:
