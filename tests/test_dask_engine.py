@@ -1,0 +1,278 @@
+"""``--engine dask``: the same report, section by section, computed on a real Dask cluster.
+
+One local cluster of two worker processes serves the in-process tests; a scheduler and two
+``dask worker`` processes started from the command line serve the end-to-end one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from distributed import LocalCluster
+from typer.testing import CliRunner
+
+from tests.conftest import ROOT, free_port, invoke, run_botistat, write_jsonl, write_text
+from tests.datasets import write_dataset
+
+PRESETS = ROOT / "tests" / "fixtures" / "presets"
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of a local cluster of two single-threaded worker processes."""
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Conversations spread over JSON Lines, CSV, TSV and gzip files, malformed lines too."""
+    directory = tmp_path_factory.mktemp("logs")
+    write_dataset(random.Random(20), directory, 250, nested=False)
+    return directory
+
+
+def report(runner: CliRunner, *args: str) -> dict[str, Any]:
+    result = invoke(runner, "report", *args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def assert_same_sections(on_cluster: dict[str, Any], local: dict[str, Any]) -> None:
+    assert on_cluster.keys() == local.keys()
+    for section, expected in local.items():
+        assert on_cluster[section] == expected, section
+
+
+@pytest.mark.parametrize("by", [None, "model", "country", "day"])
+def test_a_cluster_reports_what_one_process_does(
+    cli: CliRunner, scheduler: str, dataset: Path, by: str | None
+) -> None:
+    grouped = ["--by", by] if by else []
+    local = report(cli, str(dataset), *grouped)
+    on_cluster = report(cli, str(dataset), *grouped, "--engine", "dask", "--scheduler", scheduler)
+    assert_same_sections(on_cluster, local)
+    assert local["input"]["skipped"] > 0  # the malformed lines are counted the same
+
+
+def test_message_ids_merge_across_files_on_a_cluster(
+    cli: CliRunner, scheduler: str, tmp_path: Path
+) -> None:
+    """A response logged under one message id in three files is folded into one record."""
+    rng = random.Random(7)
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    files: list[list[dict[str, Any]]] = [[], [], []]
+    for conversation in range(60):
+        at = start + timedelta(minutes=conversation)
+        files[rng.randrange(3)].append(
+            {"timestamp": at.isoformat(), "conversation_id": f"c{conversation}", "role": "user"}
+        )
+        for copy, tokens in enumerate((100, 250, 400)):
+            reply = at + timedelta(seconds=2 + copy)
+            files[rng.randrange(3)].append(
+                {
+                    "timestamp": reply.isoformat(),
+                    "conversation_id": f"c{conversation}",
+                    "role": "bot",
+                    "msg": f"r{conversation}",
+                    "total_tokens": tokens,
+                }
+            )
+    for index, records in enumerate(files):
+        write_jsonl(tmp_path / "logs" / f"part-{index}.jsonl", records)
+    config = write_text(tmp_path / "botistat.yaml", "fields:\n  message_id: msg\n")
+    args = [str(tmp_path / "logs"), "-c", str(config), "--by", "hour"]
+    local = report(cli, *args)
+    assert local["input"]["merged"] == 120
+    assert_same_sections(report(cli, *args, "--engine", "dask", "--scheduler", scheduler), local)
+
+
+def test_a_detected_preset_reads_the_same_on_a_cluster(cli: CliRunner, scheduler: str) -> None:
+    logs = str(PRESETS / "claude-code")
+    local = report(cli, logs)
+    assert local["input"]["preset"] == "claude-code"
+    assert local["input"]["merged"] > 0
+    assert_same_sections(report(cli, logs, "--engine", "dask", "--scheduler", scheduler), local)
+
+
+def test_skipped_files_and_a_time_range_with_a_comparison(
+    cli: CliRunner, scheduler: str, dataset: Path, tmp_path: Path
+) -> None:
+    logs = tmp_path / "logs"
+    shutil.copytree(dataset, logs)
+    (logs / "binary.jsonl").write_bytes(b"\x00\x01\x02" * 100)
+    (logs / "other.csv").write_text("a,b\n1,2\n")
+    args = [str(logs), "--since", "2026-11-17T06:00:00Z", "--until", "2026-11-18T00:00:00Z"]
+    local = report(cli, *args, "--compare", "previous")
+    assert len(local["input"]["skipped_files"]) == 2
+    on_cluster = report(
+        cli, *args, "--compare", "previous", "--engine", "dask", "--scheduler", scheduler
+    )
+    assert_same_sections(on_cluster, local)
+
+
+def test_strict_fails_on_the_first_bad_line_in_input_order(
+    cli: CliRunner, scheduler: str, dataset: Path
+) -> None:
+    local = invoke(cli, "report", str(dataset), "--strict")
+    on_cluster = invoke(
+        cli, "report", str(dataset), "--strict", "--engine", "dask", "--scheduler", scheduler
+    )
+    assert local.exit_code == on_cluster.exit_code == 2
+    assert on_cluster.stderr == local.stderr
+    assert "a.jsonl:" in local.stderr
+
+
+def test_no_records_in_any_input_is_the_same_error(
+    cli: CliRunner, scheduler: str, tmp_path: Path
+) -> None:
+    write_text(tmp_path / "a.jsonl", "[1]\n")
+    write_text(tmp_path / "b.csv", "x,y\n1,2\n")
+    local = invoke(cli, "report", str(tmp_path))
+    on_cluster = invoke(cli, "report", str(tmp_path), "--engine", "dask", "--scheduler", scheduler)
+    assert local.exit_code == on_cluster.exit_code == 2
+    assert on_cluster.stderr == local.stderr
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botistat.engine import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")
+    log = write_jsonl(tmp_path / "a.jsonl", [{"timestamp": "2026-11-20T00:00:00Z"}])
+    address = f"tcp://127.0.0.1:{free_port()}"
+    result = invoke(cli, "report", str(log), "--engine", "dask", "--scheduler", address)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"botistat: error: cannot reach the Dask scheduler at {address} (--scheduler)"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_without_distributed_the_error_names_the_extra(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    log = write_jsonl(tmp_path / "a.jsonl", [{"timestamp": "2026-11-20T00:00:00Z"}])
+    result = invoke(cli, "report", str(log), "--engine", "dask")
+    assert result.exit_code == 2
+    assert "pip install 'botistat[dask]'" in result.stderr
+
+
+def test_the_engine_and_scheduler_come_from_the_config(
+    cli: CliRunner, scheduler: str, dataset: Path, tmp_path: Path
+) -> None:
+    config = write_text(tmp_path / "c.yaml", f"engine: dask\nscheduler: {scheduler}\n")
+    local = report(cli, str(dataset), "--engine", "local", "-c", str(config))
+    assert_same_sections(report(cli, str(dataset), "-c", str(config)), local)
+    bad = write_text(tmp_path / "bad.yaml", "engine: spark\n")
+    result = invoke(cli, "report", str(dataset), "-c", str(bad))
+    assert result.exit_code == 2
+    assert "engine must be one of: local, dask" in result.stderr
+
+
+# ------------------------------------------------- a scheduler and workers from the command line
+
+
+@pytest.fixture(scope="module")
+def command_line_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``dask scheduler`` and two ``dask worker`` processes, as a user starts them."""
+    logs = tmp_path_factory.mktemp("dask-logs")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [str(Path(sys.executable).with_name("dask"))]
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, log: str) -> None:
+        with (logs / log).open("wb") as out:
+            started.append(
+                subprocess.Popen([*dask, *args], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+            )
+
+    try:
+        start(
+            "scheduler",
+            *("--host", "127.0.0.1", "--port", str(port)),
+            *("--no-dashboard", "--dashboard-address", "127.0.0.1:0"),
+            log="s",
+        )
+        for number in range(2):
+            start("worker", address, "--nthreads", "1", "--no-dashboard", log=f"w{number}")
+        _wait_for_workers(address, 2)
+        yield address
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            process.wait(timeout=30)
+
+
+def _wait_for_workers(address: str, count: int) -> None:
+    from distributed import Client
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with Client(address, timeout="2s", set_as_default=False) as client:
+                client.wait_for_workers(count, timeout=60)
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_a_scheduler_and_two_workers_started_by_hand(
+    command_line_cluster: str, dataset: Path
+) -> None:
+    local = run_botistat("report", str(dataset), "--format", "json", "--by", "channel")
+    on_cluster = run_botistat(
+        "report",
+        str(dataset),
+        "--format",
+        "json",
+        "--by",
+        "channel",
+        "--engine",
+        "dask",
+        "--scheduler",
+        command_line_cluster,
+    )
+    assert on_cluster.returncode == local.returncode == 0, on_cluster.stderr
+    assert on_cluster.stderr == local.stderr
+    assert_same_sections(json.loads(on_cluster.stdout), json.loads(local.stdout))
+
+
+def test_engine_dask_alone_starts_a_cluster_on_this_machine(tmp_path: Path) -> None:
+    """Its worker processes are spawned, and import ``python -m botistat``'s main module
+    again: they must not run the command."""
+    log = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"timestamp": "2026-11-20T00:00:00Z", "conversation_id": "c", "role": "user"},
+            {"timestamp": "2026-11-20T00:00:03Z", "conversation_id": "c", "role": "bot"},
+        ],
+    )
+    local = run_botistat("report", str(log), "--format", "json")
+    on_cluster = run_botistat("report", str(log), "--format", "json", "--engine", "dask")
+    assert on_cluster.returncode == 0, on_cluster.stderr
+    assert on_cluster.stdout == local.stdout
+    assert on_cluster.stderr == b"", on_cluster.stderr.decode()
