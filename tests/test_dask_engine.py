@@ -7,6 +7,7 @@ One local cluster of two worker processes serves the in-process tests; a schedul
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import ROOT, free_port, invoke, run_botistat, write_jsonl, write_text
 from tests.datasets import write_dataset
+from tests.object_store import s3_server, upload
 
 PRESETS = ROOT / "tests" / "fixtures" / "presets"
 
@@ -193,8 +195,18 @@ def test_the_engine_and_scheduler_come_from_the_config(
 
 
 @pytest.fixture(scope="module")
-def command_line_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``dask scheduler`` and two ``dask worker`` processes, as a user starts them."""
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A local S3 server, and the environment that points clients and workers at it."""
+    with s3_server(tmp_path_factory.mktemp("moto")) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def command_line_cluster(
+    tmp_path_factory: pytest.TempPathFactory, s3: dict[str, str]
+) -> Iterator[str]:
+    """``dask scheduler`` and two ``dask worker`` processes, as a user starts them (in an
+    environment with S3 credentials)."""
     logs = tmp_path_factory.mktemp("dask-logs")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -204,7 +216,13 @@ def command_line_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     def start(*args: str, log: str) -> None:
         with (logs / log).open("wb") as out:
             started.append(
-                subprocess.Popen([*dask, *args], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+                subprocess.Popen(
+                    [*dask, *args],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                    env={**os.environ, **s3},
+                )
             )
 
     try:
@@ -259,6 +277,21 @@ def test_a_scheduler_and_two_workers_started_by_hand(
     assert on_cluster.returncode == local.returncode == 0, on_cluster.stderr
     assert on_cluster.stderr == local.stderr
     assert_same_sections(json.loads(on_cluster.stdout), json.loads(local.stdout))
+
+
+def test_an_s3_copy_on_a_scheduler_and_two_workers(
+    command_line_cluster: str, dataset: Path, s3: dict[str, str]
+) -> None:
+    url = upload(s3, dataset, "cluster-logs", "day")
+    local = run_botistat("report", str(dataset), "--format", "json", "--by", "model")
+    on_cluster = run_botistat(
+        *("report", f"{url}/", "--format", "json", "--by", "model"),
+        *("--engine", "dask", "--scheduler", command_line_cluster),
+        env=s3,
+    )
+    assert on_cluster.returncode == local.returncode == 0, on_cluster.stderr
+    named_locally = on_cluster.stdout.decode().replace(url, str(dataset))
+    assert_same_sections(json.loads(named_locally), json.loads(local.stdout))
 
 
 def test_engine_dask_alone_starts_a_cluster_on_this_machine(tmp_path: Path) -> None:

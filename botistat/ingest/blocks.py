@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Final, Protocol, TypeVar, cast
 from isal import igzip, isal_zlib
 
 from botistat.core.errors import InputError
+from botistat.ingest.remote import open_url
 from botistat.ingest.sources import Source
 
 #: About 50k JSON Lines records of a typical chat log, or 150k CSV ones. On the 10M-record
@@ -105,13 +106,24 @@ def count_newlines(handle: BinaryIO, start: int, end: int) -> int:
 
 
 @contextmanager
-def open_source(source: Source) -> Iterator[tuple[ByteReader, Callable[[], int]]]:
+def open_source(
+    source: Source, fetch: int | None = None
+) -> Iterator[tuple[ByteReader, Callable[[], int]]]:
     """Open a source for binary reading, decompressing gzip (told by its first bytes when
     ``source.gzip`` is None).
 
     Yields the stream and a function giving how many raw (compressed) bytes have been consumed,
-    which is what progress is measured in.
+    which is what progress is measured in. ``fetch``: bytes a remote input is fetched in
+    (for a peek at its head; None: its file system's default).
     """
+    if source.url is not None:
+        with open_url(source.url, fetch) as remote:
+            if _is_gzip(source, remote):
+                with _gunzip(remote) as unzipped:
+                    yield unzipped, remote.tell
+            else:
+                yield remote, remote.tell
+        return
     if source.path is None:
         stdin = sys.stdin.buffer
         yield (_gunzip(stdin) if _is_gzip(source, stdin) else stdin), lambda: 0
@@ -143,8 +155,8 @@ def peek_head(source: Source) -> bytes | None:
     """The first bytes of an input, decompressed, without consuming them (so that its format
     is known before it is cut into blocks: CSV blocks must not cut a quoted field); None if
     the input cannot be peeked at (a standard input that is not a buffered stream)."""
-    if source.path is not None:
-        with open_source(source) as (stream, _):
+    if source.path is not None or source.url is not None:
+        with open_source(source, fetch=HEAD_BYTES) as (stream, _):
             try:
                 head = stream.read(HEAD_BYTES)
             except UNREADABLE:
