@@ -74,6 +74,57 @@ def test_a_cluster_reports_what_one_process_does(
     assert local["input"]["skipped"] > 0  # the malformed lines are counted the same
 
 
+def test_large_files_are_read_in_byte_ranges_with_the_same_numbers(
+    cli: CliRunner, scheduler: str, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botistat.engine import cluster
+    from botistat.ingest import resolve_sources, scan
+
+    # Blocks of 2 KiB (in this process and, told by the client, on the workers), 8 KiB ranges.
+    monkeypatch.setattr(scan, "DEFAULT_BLOCK_SIZE", 2 << 10)
+    monkeypatch.setattr(cluster, "PIECE_BYTES", 8 << 10)
+    jsonl = resolve_sources([str(dataset / "a.jsonl")])[0]
+    ranges = cluster.byte_ranges(jsonl)
+    data = (dataset / "a.jsonl").read_bytes()
+    assert len(ranges) > 5
+    assert ranges[0].offset == 0 and ranges[-1].limit == len(data)
+    assert b"".join(data[r.offset : r.limit] for r in ranges) == data
+    assert all(data[r.offset - 1 : r.offset] == b"\n" for r in ranges[1:])
+    local = report(cli, str(dataset), "--by", "user_id")
+    on_cluster = report(
+        cli, str(dataset), "--by", "user_id", "--engine", "dask", "--scheduler", scheduler
+    )
+    assert_same_sections(on_cluster, local)
+    # The malformed lines are named by their line in the whole file.
+    assert any(":" in example for example in local["input"]["skipped_examples"])
+
+
+def test_a_range_without_a_required_field_does_not_skip_its_file(
+    cli: CliRunner, scheduler: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file has roles, though its first range has none: it is read as a whole file is
+    (its records without a role skipped and counted), with --strict too."""
+    from botistat.engine import cluster
+    from botistat.ingest import resolve_sources, scan
+
+    monkeypatch.setattr(scan, "DEFAULT_BLOCK_SIZE", 1 << 10)
+    monkeypatch.setattr(cluster, "PIECE_BYTES", 4 << 10)
+    at = "2026-11-20T00:00:00Z"
+    rows: list[dict[str, Any]] = [{"timestamp": at, "conversation_id": f"c{i}"} for i in range(200)]
+    rows += [{"timestamp": at, "conversation_id": "c", "role": "user"}] * 3
+    log = write_jsonl(tmp_path / "late-roles.jsonl", rows)
+    assert len(cluster.byte_ranges(resolve_sources([str(log)])[0])) > 2
+    local = report(cli, str(log))
+    assert local["input"]["records"] == 3
+    assert_same_sections(report(cli, str(log), "--engine", "dask", "--scheduler", scheduler), local)
+    strict_local = invoke(cli, "report", str(log), "--strict")
+    strict_cluster = invoke(
+        cli, "report", str(log), "--strict", "--engine", "dask", "--scheduler", scheduler
+    )
+    assert strict_local.exit_code == strict_cluster.exit_code == 2
+    assert strict_cluster.stderr == strict_local.stderr
+
+
 def test_message_ids_merge_across_files_on_a_cluster(
     cli: CliRunner, scheduler: str, tmp_path: Path
 ) -> None:

@@ -27,8 +27,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from botistat.core.config import Config
 from botistat.core.errors import BotistatError, ConfigError, InputError
@@ -47,6 +48,7 @@ from botistat.engine.scratch import scratch_directory
 from botistat.geo.lookup import lookup_table
 from botistat.geo.sources import CountrySource, RegistrySource
 from botistat.ingest import Source, scan_sources
+from botistat.ingest.blocks import UTF8_BOM
 from botistat.ingest.scan import constant_columns, file_skip_reason
 from botistat.ingest.stats import IngestStats
 from botistat.metrics.grouping import GROUP
@@ -61,6 +63,10 @@ EXTRA: Final = "pip install 'botistat[dask]'"
 #: How long to try reaching a scheduler, and to wait for its first worker.
 CONNECT_TIMEOUT: Final = "10s"
 WORKER_TIMEOUT: Final = 60
+#: Plain JSON Lines files larger than this are parsed in byte ranges of about this size, by
+#: several workers (each range is a few of the local engine's 16 MiB blocks).
+PIECE_BYTES: Final = 128 << 20
+LINE_SEARCH_BYTES: Final = 64 << 10
 #: Partitions per worker thread at least: a partition per thread keeps each busy, two let a
 #: slow one be balanced out.
 PARTITIONS_PER_THREAD: Final = 2
@@ -205,27 +211,16 @@ def report_on_cluster(
     partitions = max(options.partitions, PARTITIONS_PER_THREAD * _threads(client))
     run = uuid.uuid4().hex[:12]
 
-    parsed = []
-    for index, piece in enumerate(sources):
-        future = client.submit(
-            parse_input,
-            piece,
-            settings,
-            options,
-            read,
-            partitions,
-            strict,
-            key=f"botistat-parse-{run}-{index}",
-        )
-        if progress is not None:
-            future.add_done_callback(lambda _done, size=piece.size or 0: progress(size))
-        parsed.append(future)
-    summaries = client.gather(
-        [
-            client.submit(_summary, each, key=f"botistat-summary-{run}-{i}")
-            for i, each in enumerate(parsed)
-        ]
+    parse = partial(
+        parse_input,
+        settings=settings,
+        options=options,
+        columns=read,
+        partitions=partitions,
+        strict=strict,
+        block_size=reader_block_size(),
     )
+    parsed, summaries = _parse_inputs(client, sources, parse, run, progress)
     stats = _merged_stats(summaries, len(sources), strict)
     table = lookup_table(pl.concat([each.addresses for each in summaries]).lazy(), source).collect()
     shared_table = client.scatter(table, broadcast=True)
@@ -266,6 +261,137 @@ def report_on_cluster(
         return assemble_report(stats.summary(), options, partials, source.info, book.source)
 
 
+def _parse_inputs(
+    client: Client,
+    sources: list[Source],
+    parse: Callable[[Source], Parsed],
+    run: str,
+    progress: Callable[[int], None] | None,
+) -> tuple[list[Future[Parsed]], list[Parsed]]:
+    """A parse task for each input, or for each byte range of a large one; their futures
+    and their summaries, in input order.
+
+    A range that skipped its file (or failed) is not what the whole file would have done (a
+    required field is missing from *every* record of a range; the rest of a file is
+    skipped after a bad block): that file is then parsed again whole, and its ranges
+    dropped, so that it is skipped (or fails) as the single-process scan would.
+    """
+    plan = [(index, piece) for index, source in enumerate(sources) for piece in byte_ranges(source)]
+
+    def submit(source: Source, key: str) -> Future[Parsed]:
+        future = client.submit(parse, source, key=f"botistat-parse-{run}-{key}")
+        if progress is not None:
+            future.add_done_callback(lambda _done, size=source.size or 0: progress(size))
+        return future
+
+    def summaries_of(futures: list[Future[Parsed]], tag: str) -> list[Parsed]:
+        return list(
+            client.gather(
+                [
+                    client.submit(_summary, each, key=f"botistat-summary-{run}-{tag}{k}")
+                    for k, each in enumerate(futures)
+                ]
+            )
+        )
+
+    futures = [submit(piece, f"{k}") for k, (_, piece) in enumerate(plan)]
+    summaries = summaries_of(futures, "")
+    pieces_of: dict[int, list[int]] = {}
+    for k, (index, _) in enumerate(plan):
+        pieces_of.setdefault(index, []).append(k)
+    again = [
+        index
+        for index, pieces in pieces_of.items()
+        if len(pieces) > 1
+        and any(summaries[k].failure or summaries[k].stats.skipped_files for k in pieces)
+    ]
+    whole = {index: submit(sources[index], f"whole-{index}") for index in again}
+    whole_summaries = dict(zip(whole, summaries_of(list(whole.values()), "whole-"), strict=True))
+    kept_futures: list[Future[Parsed]] = []
+    kept_summaries: list[Parsed] = []
+    for index, pieces in pieces_of.items():
+        if index in whole:
+            kept_futures.append(whole[index])
+            kept_summaries.append(whole_summaries[index])
+        else:
+            kept_futures += [futures[k] for k in pieces]
+            kept_summaries += [summaries[k] for k in pieces]
+    return kept_futures, kept_summaries
+
+
+def byte_ranges(source: Source) -> list[Source]:
+    """``source`` in byte ranges of about :data:`PIECE_BYTES`, when it is a plain JSON Lines
+    file larger than that; else ``[source]``. Gzip files cannot be entered midway, nor CSV
+    files cut without reading from their start (a quoted field may hold a newline): they
+    stay whole, as do URLs.
+
+    The ranges are runs of the very blocks the single-process reader cuts the file into
+    (where each block ends depends only on the bytes before it): read apart, they give the
+    same blocks, so the same records, and the same skipped lines in the same order.
+    """
+    size = source.size or 0
+    if (
+        source.path is None
+        or source.gzip is not False
+        or source.format != "jsonl"
+        or source.limit is not None
+        or size <= PIECE_BYTES
+    ):
+        return [source]
+    block_size = reader_block_size()
+    per_piece = max(1, PIECE_BYTES // block_size)
+    try:
+        with source.path.open("rb") as handle:
+            ends = list(_block_ends(handle, size, block_size))
+    except OSError:
+        return [source]  # reading it whole reports the error
+    cuts = [0, *ends[per_piece - 1 : -1 : per_piece]]
+    return [
+        replace(source, offset=start, limit=stop, size=stop - start)
+        for start, stop in zip(cuts, [*cuts[1:], size], strict=True)
+    ]
+
+
+def reader_block_size() -> int:
+    """The size of the single-process reader's blocks (read when called: tests shrink it)."""
+    from botistat.ingest import scan
+
+    # The scan module's own name for it, the one its reader reads.
+    return scan.DEFAULT_BLOCK_SIZE  # type: ignore[attr-defined]
+
+
+def _block_ends(handle: BinaryIO, size: int, block_size: int) -> Iterator[int]:
+    """Where the blocks of a plain JSON Lines file end, as the reader cuts them (see
+    ``botistat.ingest.blocks._split_mapped``): at the last newline within a window of
+    ``block_size`` bytes, the window doubled while it holds none."""
+    start = len(UTF8_BOM) if handle.read(len(UTF8_BOM)) == UTF8_BOM else 0
+    window = block_size
+    while start < size:
+        end = min(start + window, size)
+        if end == size:
+            yield size
+            return
+        last = _last_newline(handle, start, end)
+        if last < 0:
+            window *= 2
+            continue
+        window = block_size
+        start = last + 1
+        yield start
+
+
+def _last_newline(handle: BinaryIO, start: int, end: int) -> int:
+    """The offset of the last newline in bytes ``start`` to ``end``, or -1."""
+    while end > start:
+        begin = max(start, end - LINE_SEARCH_BYTES)
+        handle.seek(begin)
+        found = handle.read(end - begin).rfind(b"\n")
+        if found >= 0:
+            return begin + found
+        end = begin
+    return -1
+
+
 def _threads(client: Client) -> int:
     workers = client.scheduler_info().get("workers", {})
     return max(1, sum(int(worker.get("nthreads", 1)) for worker in workers.values()))
@@ -302,12 +428,13 @@ def parse_input(
     columns: list[str],
     partitions: int,
     strict: bool,
+    block_size: int,
 ) -> Parsed:
     """On a worker: the canonical ``columns`` of one input in the time range, split into
     pieces by conversation, with what reading it revealed."""
     import polars as pl
 
-    scan = scan_sources([source], settings, strict=strict)
+    scan = scan_sources([source], settings, strict=strict, block_size=block_size)
     failure = None
     try:
         records = in_range(scan.frame, options).select(columns).collect()

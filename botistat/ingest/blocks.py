@@ -304,17 +304,28 @@ def _mapped_blocks(
             if size == 0:
                 return
             with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                yield from _split_mapped(mapped, size, quote, block_size, source.path, raw.fileno())
+                yield from _split_mapped(
+                    mapped, (source.offset, size), quote, block_size, source.path, raw.fileno()
+                )
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", source.name) from exc
 
 
 def _split_mapped(
-    mapped: mmap.mmap, size: int, quote: bytes | None, block_size: int, path: Path, fd: int
+    mapped: mmap.mmap,
+    span: tuple[int, int],
+    quote: bytes | None,
+    block_size: int,
+    path: Path,
+    fd: int,
 ) -> Iterator[tuple[Block, int]]:
+    """The blocks of bytes ``span`` (from a line's start to the end of a line or the file)."""
+    offset, size = span
     mapped.madvise(mmap.MADV_SEQUENTIAL)
-    start = len(UTF8_BOM) if mapped[: len(UTF8_BOM)] == UTF8_BOM else 0
-    lines = LineIndex(path, start)
+    first = len(UTF8_BOM) if mapped[: len(UTF8_BOM)] == UTF8_BOM else 0
+    # Line numbers count from the file's start, whichever range of it is read.
+    lines = LineIndex(path, first)
+    start = max(first, offset)
     window = block_size
     while start < size:
         end = min(start + window, size)
@@ -335,4 +346,4 @@ def _split_mapped(
         window = block_size
         block = Block(data if data.endswith(b"\n") else data + b"\n", lines.at(start))
         start += len(data)
-        yield block, start
+        yield block, start - offset

@@ -39,6 +39,9 @@ class Source:
     limit: int | None = None
     #: An input named by URL (``s3://...``, read through fsspec): ``path`` is then None.
     url: str | None = None
+    #: Start reading a plain file here (a line's start): with ``limit``, a byte range of it,
+    #: which a distributed engine parses apart from the rest.
+    offset: int = 0
 
     @property
     def is_stdin(self) -> bool:
