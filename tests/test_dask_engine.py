@@ -181,6 +181,30 @@ def test_skipped_files_and_a_time_range_with_a_comparison(
     assert_same_sections(on_cluster, local)
 
 
+def test_check_and_email_run_on_the_cluster_too(
+    cli: CliRunner, scheduler: str, dataset: Path, tmp_path: Path
+) -> None:
+    on_cluster = ["--engine", "dask", "--scheduler", scheduler]
+    gate = ["-t", "messages.total > 1000", "-t", "errors.rate < 1%"]
+    local = invoke(cli, "check", str(dataset), *gate, "--format", "json")
+    checked = invoke(cli, "check", str(dataset), *gate, "--format", "json", *on_cluster)
+    assert local.exit_code == checked.exit_code == 1  # the error rate is above 1%
+    assert checked.stdout == local.stdout
+    mail = invoke(
+        cli,
+        "email",
+        str(dataset),
+        "--to",
+        "team@example.com",
+        "--dry-run",
+        "-o",
+        str(tmp_path / "m.eml"),
+        *on_cluster,
+    )
+    assert mail.exit_code == 0, mail.stderr
+    assert "messages" in (tmp_path / "m.eml").read_text()
+
+
 def test_strict_fails_on_the_first_bad_line_in_input_order(
     cli: CliRunner, scheduler: str, dataset: Path
 ) -> None:
