@@ -6,6 +6,7 @@ One local cluster of two worker processes serves the in-process tests; a schedul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from distributed import LocalCluster
+from distributed import Client, LocalCluster, WorkerPlugin
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT, free_port, invoke, run_botistat, write_jsonl, write_text
@@ -30,8 +31,8 @@ PRESETS = ROOT / "tests" / "fixtures" / "presets"
 
 
 @pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """The address of a local cluster of two single-threaded worker processes."""
+def local_cluster() -> Iterator[LocalCluster]:
+    """A local cluster of two single-threaded worker processes."""
     with LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -39,7 +40,13 @@ def scheduler() -> Iterator[str]:
         dashboard_address=None,
         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as cluster:
-        yield cluster.scheduler_address
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def scheduler(local_cluster: LocalCluster) -> str:
+    address: str = local_cluster.scheduler_address
+    return address
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +186,71 @@ def test_skipped_files_and_a_time_range_with_a_comparison(
         cli, *args, "--compare", "previous", "--engine", "dask", "--scheduler", scheduler
     )
     assert_same_sections(on_cluster, local)
+
+
+class DieParsing(WorkerPlugin):
+    """Kills its worker as it starts parsing an input, while the file ``armed`` exists; with
+    ``once``, the worker that removes the file dies, the others go on (the file tells them,
+    and the one its nanny starts again, that it happened)."""
+
+    def __init__(self, armed: str, once: bool) -> None:
+        self.armed = Path(armed)
+        self.once = once
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if finish != "executing" or not str(key).startswith("botistat-parse"):
+            return
+        if not self.once and self.armed.exists():
+            os._exit(1)
+        with contextlib.suppress(FileNotFoundError):
+            self.armed.unlink()
+            os._exit(1)
+
+
+@contextlib.contextmanager
+def dying_workers(address: str, armed: Path, *, once: bool) -> Iterator[None]:
+    armed.touch()
+    with Client(address, set_as_default=False) as client:
+        client.register_plugin(DieParsing(str(armed), once), name="die-parsing")
+        try:
+            yield
+        finally:
+            armed.unlink(missing_ok=True)
+            client.wait_for_workers(2, timeout=60)  # the nannies' new ones, for the next tests
+            client.unregister_worker_plugin("die-parsing")
+
+
+def test_a_worker_lost_mid_run_is_replaced_and_the_numbers_stay(
+    cli: CliRunner, scheduler: str, dataset: Path, tmp_path: Path
+) -> None:
+    armed = tmp_path / "armed"
+    local = report(cli, str(dataset))
+    with dying_workers(scheduler, armed, once=True):
+        on_cluster = report(cli, str(dataset), "--engine", "dask", "--scheduler", scheduler)
+        assert not armed.exists()  # a worker died
+    assert_same_sections(on_cluster, local)
+
+
+def test_workers_dying_on_one_task_is_one_line_and_exit_2(
+    cli: CliRunner, local_cluster: LocalCluster, dataset: Path, tmp_path: Path
+) -> None:
+    scheduler = local_cluster.scheduler
+    allowed = scheduler.allowed_failures
+    scheduler.allowed_failures = 0  # the first death ends the run
+    try:
+        with dying_workers(local_cluster.scheduler_address, tmp_path / "armed", once=False):
+            result = invoke(
+                cli,
+                *("report", str(dataset), "--engine", "dask"),
+                *("--scheduler", local_cluster.scheduler_address),
+            )
+    finally:
+        scheduler.allowed_failures = allowed
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("botistat: error: every Dask worker that ran task botistat-parse-")
+    assert lines[0].endswith(f" died (1) ({local_cluster.scheduler_address})")
+    assert lines[1].startswith("  hint: see the workers' logs")
 
 
 def test_check_and_email_run_on_the_cluster_too(

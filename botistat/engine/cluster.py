@@ -100,6 +100,7 @@ def dask_client(scheduler: str | None) -> Iterator[Client]:
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster, set_as_default=False) as client,
+            _cluster_failures("--engine dask"),
         ):
             yield client
         return
@@ -112,9 +113,30 @@ def dask_client(scheduler: str | None) -> Iterator[Client]:
             "start one with `dask scheduler` (and workers with `dask worker ADDRESS`), "
             "or leave out --scheduler for a cluster on this machine",
         ) from exc
-    with client:
+    with client, _cluster_failures(scheduler):
         _check_workers(client, scheduler)
         yield client
+
+
+@contextmanager
+def _cluster_failures(where: str) -> Iterator[None]:
+    """The cluster failing under a run, as one line: workers that died running the same
+    task, one after the other (Dask retries a lost worker's tasks on the others, up to its
+    ``allowed-failures``), or the scheduler gone."""
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+
+    try:
+        yield
+    except KilledWorker as exc:
+        raise BotistatError(
+            f"every Dask worker that ran task {exc.task} died ({exc.allowed_failures + 1})",
+            where,
+            "see the workers' logs (out of memory? a smaller --memory-budget makes smaller "
+            "partitions)",
+        ) from exc
+    except FutureCancelledError as exc:
+        raise BotistatError("the Dask scheduler went away during the run", where) from exc
 
 
 def _check_workers(client: Client, scheduler: str) -> None:
