@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -251,6 +251,27 @@ def test_workers_dying_on_one_task_is_one_line_and_exit_2(
     assert lines[0].startswith("botistat: error: every Dask worker that ran task botistat-parse-")
     assert lines[0].endswith(f" died (1) ({local_cluster.scheduler_address})")
     assert lines[1].startswith("  hint: see the workers' logs")
+
+
+def test_the_progress_bar_counts_the_bytes_parsed_on_the_cluster(
+    scheduler: str, dataset: Path
+) -> None:
+    from botistat.api import ReportRequest, make_report
+    from botistat.core.config import Config
+
+    seen: list[int] = []
+
+    @contextlib.contextmanager
+    def progress(total: int) -> Iterator[Callable[[int], None]]:
+        seen.append(total)
+        yield seen.append
+
+    request = ReportRequest(paths=[str(dataset)], engine="dask", scheduler=scheduler)
+    make_report(request, Config(), progress)
+    total, *done = seen
+    assert total == sum(path.stat().st_size for path in dataset.iterdir())
+    assert sum(done) == total
+    assert len(done) == 6  # an input parsed, a step
 
 
 def test_check_and_email_run_on_the_cluster_too(

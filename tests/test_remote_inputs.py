@@ -1,12 +1,15 @@
-"""Inputs named by URL: an ``s3://`` copy of a directory, on a local S3 server (moto's),
-reports what the directory does."""
+"""Inputs named by URL: an ``s3://`` copy of a directory, on a local S3 server (moto's), or
+the directory served over HTTP, reports what the directory does."""
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -103,3 +106,33 @@ def test_without_s3fs_the_error_names_the_extra(
         "(s3://bucket/logs/)",
         "  hint: run: pip install 'botistat[s3]'",
     ]
+
+
+@pytest.fixture
+def web_server(logs: tuple[Path, str]) -> Iterator[str]:
+    """The dataset directory served over HTTP (with directory listings), in a thread."""
+    directory, _ = logs
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_an_http_directory_listing_reads_as_the_directory(
+    cli: CliRunner, logs: tuple[Path, str], web_server: str
+) -> None:
+    directory, _ = logs
+    code, on_disk, _ = report(cli, str(directory))
+    assert code == 0
+    code, over_http, warned = report(cli, f"{web_server}/")
+    assert code == 0, warned
+    assert json.loads(over_http.replace(web_server, str(directory))) == json.loads(on_disk)

@@ -300,13 +300,18 @@ def _parse_inputs(
     """
     plan = [(index, piece) for index, source in enumerate(sources) for piece in byte_ranges(source)]
 
+    from distributed import as_completed
+
+    sizes: dict[str, int] = {}
+
     def submit(source: Source, key: str) -> Future[Parsed]:
-        future = client.submit(parse, source, key=f"botistat-parse-{run}-{key}")
-        if progress is not None:
-            future.add_done_callback(lambda _done, size=source.size or 0: progress(size))
-        return future
+        sizes[f"botistat-parse-{run}-{key}"] = source.size or 0
+        return client.submit(parse, source, key=f"botistat-parse-{run}-{key}")
 
     def summaries_of(futures: list[Future[Parsed]], tag: str) -> list[Parsed]:
+        if progress is not None:  # the bytes of the inputs parsed so far, on all workers
+            for done in as_completed(futures, loop=client.loop):
+                progress(sizes[done.key])
         return list(
             client.gather(
                 [
