@@ -337,6 +337,35 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(
     assert "Traceback" not in result.stderr
 
 
+def test_workers_with_another_polars_are_refused(
+    cli: CliRunner, scheduler: str, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Conversations are split by Polars' hash, which another version may compute otherwise."""
+    import importlib.metadata
+
+    # In this process only: the workers read their own.
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0.1")
+    result = invoke(cli, "report", str(dataset), "--engine", "dask", "--scheduler", scheduler)
+    assert result.exit_code == 2
+    assert "this client botistat 0.0.1 with polars 0.0.1 (--scheduler)" in result.stderr
+
+
+def test_a_scheduler_without_workers_is_one_line_and_exit_2(
+    cli: CliRunner, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botistat.engine import cluster
+
+    monkeypatch.setattr(cluster, "WORKER_TIMEOUT", 1)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
+        address = empty.scheduler_address
+        result = invoke(cli, "report", str(dataset), "--engine", "dask", "--scheduler", address)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"botistat: error: no Dask worker joined the scheduler in 1 s ({address})",
+        f"  hint: start workers with `dask worker {address}`",
+    ]
+
+
 def test_without_distributed_the_error_names_the_extra(
     cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
