@@ -366,6 +366,15 @@ def test_a_scheduler_without_workers_is_one_line_and_exit_2(
     ]
 
 
+def test_standard_input_is_refused_on_a_cluster(cli: CliRunner, scheduler: str) -> None:
+    line = '{"timestamp": "2026-11-20T00:00:00Z", "conversation_id": "c", "role": "user"}\n'
+    result = invoke(cli, "report", "-", "--engine", "dask", "--scheduler", scheduler, input=line)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "botistat: error: the dask engine cannot read standard input (--engine dask)"
+    )
+
+
 def test_without_distributed_the_error_names_the_extra(
     cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
