@@ -84,14 +84,14 @@ def test_a_cluster_reports_what_one_process_does(
 def test_large_files_are_read_in_byte_ranges_with_the_same_numbers(
     cli: CliRunner, scheduler: str, dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from botistat.engine import cluster
+    from botistat.engine import ranges as cut
     from botistat.ingest import resolve_sources, scan
 
     # Blocks of 2 KiB (in this process and, told by the client, on the workers), 8 KiB ranges.
     monkeypatch.setattr(scan, "DEFAULT_BLOCK_SIZE", 2 << 10)
-    monkeypatch.setattr(cluster, "PIECE_BYTES", 8 << 10)
+    monkeypatch.setattr(cut, "PIECE_BYTES", 8 << 10)
     jsonl = resolve_sources([str(dataset / "a.jsonl")])[0]
-    ranges = cluster.byte_ranges(jsonl)
+    ranges = cut.byte_ranges(jsonl)
     data = (dataset / "a.jsonl").read_bytes()
     assert len(ranges) > 5
     assert ranges[0].offset == 0 and ranges[-1].limit == len(data)
@@ -111,16 +111,16 @@ def test_a_range_without_a_required_field_does_not_skip_its_file(
 ) -> None:
     """The file has roles, though its first range has none: it is read as a whole file is
     (its records without a role skipped and counted), with --strict too."""
-    from botistat.engine import cluster
+    from botistat.engine import ranges as cut
     from botistat.ingest import resolve_sources, scan
 
     monkeypatch.setattr(scan, "DEFAULT_BLOCK_SIZE", 1 << 10)
-    monkeypatch.setattr(cluster, "PIECE_BYTES", 4 << 10)
+    monkeypatch.setattr(cut, "PIECE_BYTES", 4 << 10)
     at = "2026-11-20T00:00:00Z"
     rows: list[dict[str, Any]] = [{"timestamp": at, "conversation_id": f"c{i}"} for i in range(200)]
     rows += [{"timestamp": at, "conversation_id": "c", "role": "user"}] * 3
     log = write_jsonl(tmp_path / "late-roles.jsonl", rows)
-    assert len(cluster.byte_ranges(resolve_sources([str(log)])[0])) > 2
+    assert len(cut.byte_ranges(resolve_sources([str(log)])[0])) > 2
     local = report(cli, str(log))
     assert local["input"]["records"] == 3
     assert_same_sections(report(cli, str(log), "--engine", "dask", "--scheduler", scheduler), local)
