@@ -13,14 +13,14 @@ lines, an empty input), for the caller to show.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from botistat.core.config import Config, load_config, parse_config, validate_timezone
+from botistat.core.config import ENGINES, Config, load_config, parse_config, validate_timezone
 from botistat.core.errors import ConfigError
 from botistat.core.model import Comparison, InputSummary, Report
 from botistat.core.pricing import ModelPrice, PriceBook
@@ -29,6 +29,9 @@ from botistat.core.timerange import named_range, parse_span, parse_time, previou
 from botistat.engine.local import report_from_scan
 from botistat.ingest.sources import Source
 from botistat.report.options import ReportOptions, SpikeOptions
+
+if TYPE_CHECKING:
+    from botistat.geo.sources import CountrySource
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class ReportRequest:
     partitions: int | None = None
     spikes: SpikeRequest = field(default_factory=lambda: SpikeRequest())
     period: PeriodRequest = field(default_factory=lambda: PeriodRequest())
+    #: ``local`` or ``dask`` (None: the config's, else local), and the Dask scheduler's
+    #: address (None: the config's, else a cluster of processes on this machine).
+    engine: str | None = None
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,7 @@ def make_report(
     from botistat.engine.memory import tune_allocators
     from botistat.engine.partition import default_memory_budget, parse_size, partitions_for
     from botistat.geo import open_country_source
-    from botistat.ingest import resolve_sources, scan_sources
+    from botistat.ingest import resolve_sources
 
     if request.by is not None and request.by not in GROUP_KEYS:
         raise ConfigError(
@@ -212,30 +219,91 @@ def make_report(
     countries = open_country_source(request.geoip_db, settings.geoip_database)
     tune_allocators()
     shown = progress or (lambda _total: nullcontext(None))
-    with shown(sum(s.size or 0 for s in sources)) as display:
-        scan = scan_sources(
-            sources,
-            settings,
-            strict=request.strict,
-            progress=display.read if display else None,
-            read_all=(lambda: display.analysing(0, 1)) if display else None,
-        )
-        report = report_from_scan(
-            scan, options, countries, prices, display.analysing if display else None
-        )
-    if request.period.compare:
-        assert since is not None and until is not None  # checked above
-        before, after = previous_period(since, until)
-        earlier = report_from_scan(
-            scan_sources(sources, settings, strict=request.strict),
-            replace(options, since=before, until=after),
-            countries,
-            prices,
-        )
-        report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
+    with _engine(request, settings) as run:
+
+        def report_for(options: ReportOptions, display: ReportProgress | None) -> Report:
+            return run(sources, settings, options, countries, prices, request.strict, display)
+
+        with shown(sum(s.size or 0 for s in sources)) as display:
+            report = report_for(options, display)
+        if request.period.compare:
+            assert since is not None and until is not None  # checked above
+            before, after = previous_period(since, until)
+            earlier = report_for(replace(options, since=before, until=after), None)
+            report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
     if report.input.records == 0 and report.input.read and (since or until):
         report = _with_read_span(report, sources, settings)
     return _with_preset(report, settings)
+
+
+#: Computes a report: sources, settings, options, countries, prices, strict, and the
+#: progress display (or None).
+Engine = Callable[..., Report]
+
+
+@contextmanager
+def _engine(request: ReportRequest, settings: Config) -> Iterator[Engine]:
+    """The engine asked for, ready to run (a Dask client connected for the whole command)."""
+    engine = request.engine or settings.engine
+    scheduler = request.scheduler or settings.scheduler
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"unknown engine {engine!r}", "--engine", f"choose one of: {', '.join(ENGINES)}"
+        )
+    if engine == "local":
+        if request.scheduler is not None:
+            raise ConfigError("--scheduler needs --engine dask", "--scheduler")
+        yield _local_report
+        return
+    from botistat.engine.cluster import dask_client, report_on_cluster
+
+    with dask_client(scheduler) as client:
+
+        def on_cluster(
+            sources: list[Source],
+            settings: Config,
+            options: ReportOptions,
+            countries: CountrySource,
+            prices: PriceBook,
+            strict: bool,
+            display: ReportProgress | None,
+        ) -> Report:
+            # The cluster's progress: each input's bytes once a worker has parsed it.
+            return report_on_cluster(
+                client,
+                sources,
+                settings,
+                options,
+                countries,
+                prices,
+                strict=strict,
+                progress=display.read if display else None,
+            )
+
+        yield on_cluster
+
+
+def _local_report(
+    sources: list[Source],
+    settings: Config,
+    options: ReportOptions,
+    countries: CountrySource,
+    prices: PriceBook,
+    strict: bool,
+    display: ReportProgress | None,
+) -> Report:
+    from botistat.ingest import scan_sources
+
+    scan = scan_sources(
+        sources,
+        settings,
+        strict=strict,
+        progress=display.read if display else None,
+        read_all=(lambda: display.analysing(0, 1)) if display else None,
+    )
+    return report_from_scan(
+        scan, options, countries, prices, display.analysing if display else None
+    )
 
 
 def _with_read_span(report: Report, sources: list[Source], settings: Config) -> Report:

@@ -73,6 +73,8 @@ class Example:
 
 LIVE = "follows the logs live until it is stopped"
 SMTP = "sends mail: needs a real SMTP server"
+CLUSTER = "needs a Dask cluster on other machines (tests/test_dask_engine.py starts one)"
+BUCKET = "needs a bucket and its credentials (tests/test_remote_inputs.py uses a local S3)"
 #: Every example command of the README's usage sections, as written. A new one fails
 #: test_every_example_is_classified until it is added here.
 EXAMPLES = {
@@ -117,6 +119,15 @@ EXAMPLES = {
     "export BOTISTAT_GEOIP_DB=~/dbip-country-lite-2026-11.mmdb": Example(
         skip="sets a variable for later runs; runs nothing"
     ),
+    "dask scheduler": Example(skip=CLUSTER),
+    "dask worker tcp://HOST:8786 --nthreads 1": Example(skip=CLUSTER),
+    "botistat report 's3://chat-logs/prod/2026-12-*/' --engine dask --scheduler tcp://HOST:8786": (
+        Example(skip=CLUSTER)
+    ),
+    # A cluster of worker processes, started for the run.
+    "botistat report logs/ --engine dask": Example(),
+    "AWS_PROFILE=logs-reader botistat report s3://chat-logs/prod/2026-12-06/": Example(skip=BUCKET),
+    "botistat report 'gs://chat-logs/prod/2026-12-*/*.jsonl.gz' --by model": Example(skip=BUCKET),
 }
 
 

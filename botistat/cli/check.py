@@ -14,6 +14,7 @@ from botistat.cli.common import terminal_for, user_errors, warn, write_output
 from botistat.cli.options import (
     ByOption,
     ConfigOption,
+    EngineOption,
     GeoipOption,
     InputFormat,
     InputFormatOption,
@@ -22,6 +23,7 @@ from botistat.cli.options import (
     PathsArgument,
     PresetOption,
     RangeOption,
+    SchedulerOption,
     SinceOption,
     StrictOption,
     TzOption,
@@ -73,6 +75,8 @@ def check(
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
     partitions: PartitionsOption = None,
+    engine: EngineOption = None,
+    scheduler: SchedulerOption = None,
     range_name: RangeOption = None,
     tz: TzOption = None,
 ) -> None:
@@ -119,6 +123,8 @@ def check(
             geoip_db=geoip_db,
             memory_budget=memory_budget,
             partitions=partitions,
+            engine=engine,
+            scheduler=scheduler,
             period=PeriodRequest(range_name, tz),
         )
         report = run_report(request, settings)

@@ -12,6 +12,7 @@ from botistat.cli.common import fail, to_file, user_errors, warn
 from botistat.cli.options import (
     CompareOption,
     ConfigOption,
+    EngineOption,
     GeoipOption,
     InputFormat,
     InputFormatOption,
@@ -19,6 +20,7 @@ from botistat.cli.options import (
     PartitionsOption,
     PresetOption,
     RangeOption,
+    SchedulerOption,
     SinceOption,
     StrictOption,
     TzOption,
@@ -94,6 +96,8 @@ def email(
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
     partitions: PartitionsOption = None,
+    engine: EngineOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Email a report, as plain text and HTML, through the SMTP server in the config.
 
@@ -147,6 +151,8 @@ def email(
             geoip_db=geoip_db,
             memory_budget=memory_budget,
             partitions=partitions,
+            engine=engine,
+            scheduler=scheduler,
             period=PeriodRequest(range_name, tz, compare is not None),
         )
         report = run_report(request, settings)

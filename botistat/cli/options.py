@@ -105,6 +105,27 @@ PartitionsOption = Annotated[
     int | None,
     typer.Option("--partitions", metavar="N", min=1, max=4096, hidden=True),
 ]
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        metavar="NAME",
+        help="local (this process) or dask (a Dask cluster: --scheduler's, else worker "
+        "processes on this machine; needs the dask extra of botistat). Default: config "
+        "engine, else local.",
+        show_default=False,
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="The Dask scheduler for --engine dask, such as tcp://10.0.0.5:8786. Default: "
+        "config scheduler, else a cluster started on this machine.",
+        show_default=False,
+    ),
+]
 BucketOption = Annotated[
     str | None,
     typer.Option(

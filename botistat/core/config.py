@@ -43,7 +43,11 @@ TOP_LEVEL_KEYS: Final = (
     "preset",
     "sources",
     "prices",
+    "engine",
+    "scheduler",
 )
+#: Where a report is computed: in this process, or on a Dask cluster.
+ENGINES: Final = ("local", "dask")
 PRICE_KEYS: Final = ("input", "output", "cache_read", "cache_write")
 SOURCE_KEYS: Final = ("glob", "record", "preset", "fields")
 EMAIL_KEYS: Final = (
@@ -140,6 +144,9 @@ class Config:
     sources: tuple[SourceRule, ...] = ()
     #: Model name or glob -> USD per 1M tokens (input, output, cache_read, cache_write).
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: One of :data:`ENGINES`; and the Dask scheduler's address (None: a local cluster).
+    engine: str = "local"
+    scheduler: str | None = None
     path: Path | None = None
     #: False when the config (or ``--preset``) says how to read the logs, ``--preset none``
     #: included: then no preset is chosen from the logs' shape.
@@ -305,6 +312,12 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
         )
 
     spikes = _spike_config(_mapping(section.get("spikes", {}), "spikes", where), where)
+    engine = section.get("engine", "local")
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of: {', '.join(ENGINES)}", where)
+    scheduler = section.get("scheduler")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise ConfigError("scheduler must be an address such as tcp://10.0.0.5:8786", where)
     email = _email_config(_mapping(section.get("email", {}), "email", where), where, path)
 
     return Config(
@@ -320,6 +333,8 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
         preset=preset.name if preset else None,
         sources=sources,
         prices=prices,
+        engine=engine,
+        scheduler=scheduler,
         path=path,
         auto_preset=not told,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,18 +67,11 @@ def report_from_scan(
 
     source = countries or RegistrySource()
     book = prices or PriceBook()
-    columns = list(METRIC_COLUMNS)
-    if options.by in GROUP_FIELDS and options.by not in columns:
-        columns.append(options.by)
-    schema = canonical_schema()
+    columns = metric_columns(options)
     # Columns every record has the same value in are not read (nor spilled): added back as
     # literals to each part.
-    constants = [
-        pl.lit(value, schema[name]).alias(name)
-        for name, value in scan.constants.items()
-        if name in columns
-    ]
-    keyed = _in_range(scan.frame, options).select(c for c in columns if c not in scan.constants)
+    constants = constant_literals(scan.constants, columns)
+    keyed = in_range(scan.frame, options).select(c for c in columns if c not in scan.constants)
     keys = [GROUP] if options.by else []
     if options.partitions:
         with scratch_directory(tempfile.gettempdir()) as directory:
@@ -97,6 +90,38 @@ def report_from_scan(
     resolved = [_resolve(keyed, lookup_table(keyed, source), options)]
     partials = _collect_partials(resolved, keys, options, book)
     return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
+
+
+def metric_columns(options: ReportOptions) -> list[str]:
+    """The canonical columns the metrics read (and the ``--by`` field's, when it is one)."""
+    columns = list(METRIC_COLUMNS)
+    if options.by in GROUP_FIELDS and options.by not in columns:
+        columns.append(options.by)
+    return columns
+
+
+def constant_literals(constants: dict[str, Any], columns: list[str]) -> list[pl.Expr]:
+    """The constant columns (see :attr:`Scan.constants`) among ``columns``, as literals."""
+    import polars as pl
+
+    schema = canonical_schema()
+    return [
+        pl.lit(value, schema[name]).alias(name)
+        for name, value in constants.items()
+        if name in columns
+    ]
+
+
+def partition_partials(
+    part: pl.LazyFrame,
+    table: pl.DataFrame,
+    keys: list[str],
+    options: ReportOptions,
+    book: PriceBook,
+) -> dict[str, pl.DataFrame]:
+    """Every partial result of one partition (its conversations whole), its countries
+    looked up in ``table``: what a worker of a distributed engine computes."""
+    return _collect_part(*_resolve(part, table, options), keys, options, book)
 
 
 def _resolve(
@@ -120,7 +145,29 @@ def _collect_partials(
     spill_to: Path | None = None,
     analysed: Callable[[int, int], None] | None = None,
 ) -> Partials:
-    """Every partial result of every part; with ``spill_to``, the replies go to disk there."""
+    """Every partial result of every part; with ``spill_to``, the replies go to disk there.
+    ``analysed`` is told how many parts are done, as each begins and when all are."""
+
+    # A generator: each part is collected while the previous one's files are written.
+    def results() -> Iterator[dict[str, pl.DataFrame]]:
+        for index, (part, merged) in enumerate(parts):
+            if analysed is not None:
+                analysed(index, len(parts))
+            yield _collect_part(part, merged, keys, options, book)
+        if analysed is not None:
+            analysed(len(parts), len(parts))
+
+    return combine_partials(results(), len(parts), keys, spill_to)
+
+
+def combine_partials(
+    results: Iterable[dict[str, pl.DataFrame]],
+    count: int,
+    keys: list[str],
+    spill_to: Path | None = None,
+) -> Partials:
+    """The partial results of ``count`` parts (in part order), concatenated into the
+    :class:`Partials` of all; with ``spill_to``, the replies go to disk there."""
     import polars as pl
 
     collected: dict[str, list[pl.DataFrame]] = {}
@@ -130,27 +177,22 @@ def _collect_partials(
     # are mostly single-threaded, the collect keeps both cores busy. Leaving the block waits
     # for the writes, whatever happened.
     with ThreadPoolExecutor(max_workers=1) as writer:
-        for index, (part, merged) in enumerate(parts):
-            if analysed is not None:
-                analysed(index, len(parts))
-            results = _collect_part(part, merged, keys, options, book)
+        for index, part in enumerate(results):
             if spill_to is not None:
                 reply_files.append(spill_to / f"replies-{index}.parquet")
-                pairs = {name: results.pop(name) for name in USER_PARTIALS & results.keys()}
-                replies = results.pop("replies")
+                pairs = {name: part.pop(name) for name in USER_PARTIALS & part.keys()}
+                replies = part.pop("replies")
                 written.append(
-                    writer.submit(_write_part, replies, reply_files[-1], pairs, index, len(parts))
+                    writer.submit(_write_part, replies, reply_files[-1], pairs, index, count)
                 )
-            for name, result in results.items():
+            for name, result in part.items():
                 collected.setdefault(name, []).append(result)
     for done in written:
         done.result()  # raises what a write raised
-    if analysed is not None:
-        analysed(len(parts), len(parts))
     # Any: the partials are frames of different kinds; Partials names and types each.
     combined: dict[str, Any] = {name: pl.concat(frames) for name, frames in collected.items()}
     users = {
-        name: _user_shares(spill_to, name, len(parts))
+        name: _user_shares(spill_to, name, count)
         if spill_to is not None
         else (combined.pop(name).lazy(),)
         for name in (USER_PARTIALS if keys else {"users_overall"})
@@ -255,7 +297,7 @@ def _contributors(part: pl.LazyFrame, keys: list[str], seconds: int) -> pl.LazyF
     )
 
 
-def _in_range(frame: pl.LazyFrame, options: ReportOptions) -> pl.LazyFrame:
+def in_range(frame: pl.LazyFrame, options: ReportOptions) -> pl.LazyFrame:
     import polars as pl
 
     # Half-open [since, until): consecutive ranges never count a record twice.

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Final, Protocol, TypeVar, cast
 from isal import igzip, isal_zlib
 
 from botistat.core.errors import InputError
+from botistat.ingest.remote import open_url
 from botistat.ingest.sources import Source
 
 #: About 50k JSON Lines records of a typical chat log, or 150k CSV ones. On the 10M-record
@@ -105,13 +106,24 @@ def count_newlines(handle: BinaryIO, start: int, end: int) -> int:
 
 
 @contextmanager
-def open_source(source: Source) -> Iterator[tuple[ByteReader, Callable[[], int]]]:
+def open_source(
+    source: Source, fetch: int | None = None
+) -> Iterator[tuple[ByteReader, Callable[[], int]]]:
     """Open a source for binary reading, decompressing gzip (told by its first bytes when
     ``source.gzip`` is None).
 
     Yields the stream and a function giving how many raw (compressed) bytes have been consumed,
-    which is what progress is measured in.
+    which is what progress is measured in. ``fetch``: bytes a remote input is fetched in
+    (for a peek at its head; None: its file system's default).
     """
+    if source.url is not None:
+        with open_url(source.url, fetch) as remote:
+            if _is_gzip(source, remote):
+                with _gunzip(remote) as unzipped:
+                    yield unzipped, remote.tell
+            else:
+                yield remote, remote.tell
+        return
     if source.path is None:
         stdin = sys.stdin.buffer
         yield (_gunzip(stdin) if _is_gzip(source, stdin) else stdin), lambda: 0
@@ -143,8 +155,8 @@ def peek_head(source: Source) -> bytes | None:
     """The first bytes of an input, decompressed, without consuming them (so that its format
     is known before it is cut into blocks: CSV blocks must not cut a quoted field); None if
     the input cannot be peeked at (a standard input that is not a buffered stream)."""
-    if source.path is not None:
-        with open_source(source) as (stream, _):
+    if source.path is not None or source.url is not None:
+        with open_source(source, fetch=HEAD_BYTES) as (stream, _):
             try:
                 head = stream.read(HEAD_BYTES)
             except UNREADABLE:
@@ -292,17 +304,28 @@ def _mapped_blocks(
             if size == 0:
                 return
             with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                yield from _split_mapped(mapped, size, quote, block_size, source.path, raw.fileno())
+                yield from _split_mapped(
+                    mapped, (source.offset, size), quote, block_size, source.path, raw.fileno()
+                )
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", source.name) from exc
 
 
 def _split_mapped(
-    mapped: mmap.mmap, size: int, quote: bytes | None, block_size: int, path: Path, fd: int
+    mapped: mmap.mmap,
+    span: tuple[int, int],
+    quote: bytes | None,
+    block_size: int,
+    path: Path,
+    fd: int,
 ) -> Iterator[tuple[Block, int]]:
+    """The blocks of bytes ``span`` (from a line's start to the end of a line or the file)."""
+    offset, size = span
     mapped.madvise(mmap.MADV_SEQUENTIAL)
-    start = len(UTF8_BOM) if mapped[: len(UTF8_BOM)] == UTF8_BOM else 0
-    lines = LineIndex(path, start)
+    first = len(UTF8_BOM) if mapped[: len(UTF8_BOM)] == UTF8_BOM else 0
+    # Line numbers count from the file's start, whichever range of it is read.
+    lines = LineIndex(path, first)
+    start = max(first, offset)
     window = block_size
     while start < size:
         end = min(start + window, size)
@@ -323,4 +346,4 @@ def _split_mapped(
         window = block_size
         block = Block(data if data.endswith(b"\n") else data + b"\n", lines.at(start))
         start += len(data)
-        yield block, start
+        yield block, start - offset

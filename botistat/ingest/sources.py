@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import glob
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Final, Literal
 
 from botistat.core.errors import InputError
+from botistat.ingest.remote import is_url, remote_files
 
 Format = Literal["jsonl", "csv", "tsv"]
 FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv", "tsv")
@@ -36,13 +37,18 @@ class Source:
     size: int | None
     #: Read only this many bytes (a file still being written: what ``watch`` calls history).
     limit: int | None = None
+    #: An input named by URL (``s3://...``, read through fsspec): ``path`` is then None.
+    url: str | None = None
+    #: Start reading a plain file here (a line's start): with ``limit``, a byte range of it,
+    #: which a distributed engine parses apart from the rest.
+    offset: int = 0
 
     @property
     def is_stdin(self) -> bool:
-        return self.path is None
+        return self.path is None and self.url is None
 
 
-def format_for(path: Path) -> tuple[Format | None, bool]:
+def format_for(path: PurePath) -> tuple[Format | None, bool]:
     """The format implied by a file name, and whether it is gzip-compressed."""
     name = path.name.lower()
     compressed = name.endswith(GZIP_SUFFIX)
@@ -65,11 +71,21 @@ def resolve_sources(arguments: list[str], input_format: str | None = None) -> li
         raise InputError("no input given", hint="pass log files, directories, globs or - for stdin")
     sources: list[Source] = []
     seen: set[Path] = set()
+    seen_urls: set[str] = set()
     for argument in arguments:
         if argument == STDIN:
             if any(s.is_stdin for s in sources):
                 raise InputError("stdin (-) given more than once")
             sources.append(Source(STDIN_NAME, None, fmt_override, None, None))
+            continue
+        if is_url(argument):
+            for url, size in remote_files(argument, is_log_name):
+                if url not in seen_urls:
+                    seen_urls.add(url)
+                    fmt, compressed = format_for(PurePosixPath(url))
+                    sources.append(
+                        Source(url, None, fmt_override or fmt, compressed, size, url=url)
+                    )
             continue
         for path in _expand(argument):
             resolved = path.resolve()
@@ -110,6 +126,11 @@ def matching_files(argument: str) -> list[Path]:
         if match.is_dir():
             files.extend(log_files_under(match))
     return files
+
+
+def is_log_name(name: str) -> bool:
+    """Whether a file name (or URL) has a log extension (``.gz`` too)."""
+    return format_for(PurePosixPath(name))[0] is not None
 
 
 def log_files_under(directory: Path) -> list[Path]:

@@ -112,6 +112,25 @@ class IngestStats:
                 counts.pop(file, None)
             self.examples_by_file.pop(file, None)
 
+    def add(self, other: IngestStats) -> None:
+        """Add what reading further inputs revealed (a distributed engine's pieces, in input
+        order): as if this had read them too."""
+        for name in other.files:
+            if not self.files or self.files[-1] != name:  # byte ranges of one file
+                self.files.append(name)
+        for file, count in other.skipped_by_file.items():
+            self.add_skipped_count(file, count)
+        for file, found in other.examples_by_file.items():
+            examples = self.examples_by_file.setdefault(file, [])
+            examples += found[: max(0, MAX_EXAMPLES - len(examples))]
+        for file, records in other.records_by_file.items():
+            self.add_records(file, other.shape_by_file[file], records)
+        for file, records in other.ignored_by_file.items():
+            self.add_ignored(file, records)
+        self.add_invalid(other.invalid_values.items())
+        self.add_invalid_examples(other.invalid_examples)
+        self.skipped_files += other.skipped_files
+
     def read_any(self) -> bool:
         """Whether any input gave a valid record (a message or an ignored one)."""
         return any(self.records_by_file.values())
