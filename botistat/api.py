@@ -268,7 +268,8 @@ def _engine(request: ReportRequest, settings: Config) -> Iterator[Engine]:
             strict: bool,
             display: ReportProgress | None,
         ) -> Report:
-            # The cluster's progress: each input's bytes once a worker has parsed it.
+            # The cluster's progress: each input's bytes once a worker has parsed it, then
+            # the partitions as their partials come back.
             return report_on_cluster(
                 client,
                 sources,
@@ -278,6 +279,7 @@ def _engine(request: ReportRequest, settings: Config) -> Iterator[Engine]:
                 prices,
                 strict=strict,
                 progress=display.read if display else None,
+                analysed=display.analysing if display else None,
             )
 
         yield on_cluster

@@ -253,20 +253,22 @@ def test_workers_dying_on_one_task_is_one_line_and_exit_2(
     assert lines[1].startswith("  hint: see the workers' logs")
 
 
-def test_the_progress_bar_counts_the_bytes_parsed_on_the_cluster(
+def test_the_progress_bar_counts_inputs_parsed_then_partitions_on_the_cluster(
     scheduler: str, dataset: Path
 ) -> None:
     from botistat.api import ReportRequest, make_report
     from botistat.core.config import Config
 
     seen: list[int] = []
+    partitions: list[tuple[int, int]] = []
 
     class Display:
         def read(self, nbytes: int) -> None:
+            assert not partitions, "bytes parsed after the partitions began"
             seen.append(nbytes)
 
         def analysing(self, done: int, total: int) -> None:
-            pass
+            partitions.append((done, total))
 
     @contextlib.contextmanager
     def progress(total: int) -> Iterator[Display]:
@@ -279,6 +281,9 @@ def test_the_progress_bar_counts_the_bytes_parsed_on_the_cluster(
     assert total == sum(path.stat().st_size for path in dataset.iterdir())
     assert sum(done) == total
     assert len(done) == 6  # an input parsed, a step
+    # Then the partitions, as the client receives their partials: 0 of n, ..., n of n.
+    count = partitions[-1][1]
+    assert count > 1 and partitions == [(k, count) for k in range(count + 1)]
 
 
 def test_check_and_email_run_on_the_cluster_too(

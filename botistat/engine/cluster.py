@@ -209,9 +209,12 @@ def report_on_cluster(
     *,
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
+    analysed: Callable[[int, int], None] | None = None,
 ) -> Report:
     """The :class:`Report` of ``sources``, computed by the workers of ``client``; equal to
-    :func:`botistat.engine.local.report_from_scan`'s."""
+    :func:`botistat.engine.local.report_from_scan`'s. ``progress`` is told the bytes of each
+    input once parsed, ``analysed`` how many partitions the client has received of how
+    many."""
     import polars as pl
 
     if any(source.is_stdin for source in sources):
@@ -271,8 +274,13 @@ def report_on_cluster(
     del parsed  # the pieces hold them as long as needed
 
     def in_order() -> Iterator[dict[str, pl.DataFrame]]:
-        while done:
+        total = len(done)
+        for received in range(total):
+            if analysed is not None:
+                analysed(received, total)
             yield done.pop(0).result()
+        if analysed is not None:
+            analysed(total, total)
 
     with scratch_directory(tempfile.gettempdir()) as directory:
         partials = combine_partials(in_order(), len(filled) or 1, keys, Path(directory))
