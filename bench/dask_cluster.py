@@ -35,7 +35,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from dataset import VERSION, write_dataset  # noqa: E402
-from measure import measure  # noqa: E402
+from measure import measure, warm_page_cache  # noqa: E402
 
 FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
 #: Task key prefixes (see botistat/engine/cluster.py) and the stage each belongs to.
@@ -134,10 +134,7 @@ def main() -> None:
     directory = write_dataset(args.records, BENCH / "data" / f"{args.records}-v{VERSION}")
     files = sorted(str(p) for p in (directory / FORMAT_DIRS[args.format]).iterdir())
     size = sum(Path(p).stat().st_size for p in files)
-    for name in files:  # the page cache warmed, so that no run pays for the disk
-        with Path(name).open("rb") as handle:
-            while handle.read(16 << 20):
-                pass
+    warm_page_cache(files)
     print(
         f"{args.records:,} records, {args.format}, {len(files)} files, {size / 1e6:,.0f} MB, "
         f"{os.cpu_count()} cores; median of {args.repeat} run(s)\n"

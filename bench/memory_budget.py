@@ -22,7 +22,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from dataset import VERSION, write_dataset  # noqa: E402
-from measure import measure  # noqa: E402
+from measure import measure, warm_page_cache  # noqa: E402
 
 FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
 
@@ -70,10 +70,7 @@ def main() -> None:
     directory = write_dataset(args.records, BENCH / "data" / f"{args.records}-v{VERSION}")
     files = sorted(str(p) for p in (directory / FORMAT_DIRS[args.format]).iterdir())
     size = sum(Path(p).stat().st_size for p in files)
-    for name in files:  # the page cache warmed, so that no run pays for the disk
-        with Path(name).open("rb") as handle:
-            while handle.read(16 << 20):
-                pass
+    warm_page_cache(files)
     print(
         f"{args.records:,} records, {args.format}, {size / 1e6:,.0f} MB; default budget here: "
         f"{default_memory_budget() >> 20} MiB; median of {args.repeat} run(s) (min-max)\n"

@@ -29,7 +29,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from dataset import VERSION, write_dataset  # noqa: E402
-from measure import measure  # noqa: E402
+from measure import measure, warm_page_cache  # noqa: E402
 from plain_dataset import VERSION as PLAIN_VERSION  # noqa: E402
 from plain_dataset import write_plain_dataset  # noqa: E402
 
@@ -102,14 +102,6 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
         if grouped != expected:
             problems.append("tokens per hour (groups) differ")
     return problems
-
-
-def warm_page_cache(files: list[str]) -> None:
-    """Read the files once, so that neither engine pays for the disk (the first would)."""
-    for name in files:
-        with Path(name).open("rb") as handle:
-            while handle.read(16 << 20):
-                pass
 
 
 def botistat_command(paths: list[str], by: str | None = None) -> list[str]:

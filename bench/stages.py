@@ -30,7 +30,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from measure import measure  # noqa: E402
+from measure import measure, warm_page_cache  # noqa: E402
 from plain_dataset import VERSION, write_plain_dataset  # noqa: E402
 
 FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
@@ -90,8 +90,7 @@ def main() -> None:
     )
     paths = sorted(str(p) for p in (directory / FORMAT_DIRS[args.format]).iterdir())
     size = sum(Path(p).stat().st_size for p in paths)
-    for name in paths:  # warm the page cache
-        Path(name).read_bytes()
+    warm_page_cache(paths)
 
     command = [sys.executable, "-m", "botistat"]
     child("start-up (botistat --help)", [*command, "--help"])
