@@ -13,8 +13,8 @@ lines, an empty input), for the caller to show.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from botistat.core.pricing import ModelPrice, PriceBook
 from botistat.core.schema import GROUP_KEYS
 from botistat.core.timerange import named_range, parse_span, parse_time, previous_period
 from botistat.engine.local import report_from_scan
+from botistat.ingest import Scan
 from botistat.ingest.sources import Source
 from botistat.report.options import ReportOptions, SpikeOptions
 
@@ -51,6 +52,10 @@ class ReportRequest:
     partitions: int | None = None
     spikes: SpikeRequest = field(default_factory=lambda: SpikeRequest())
     period: PeriodRequest = field(default_factory=lambda: PeriodRequest())
+    #: Keep what parsing gave here, and parse only what is new (None: the config's
+    #: ``cache.dir``, if any); ``no_cache``: neither.
+    cache: Path | None = None
+    no_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,14 +158,18 @@ def build_report(
 
 
 def make_report(
-    request: ReportRequest, settings: Config, progress: ProgressFactory | None = None
+    request: ReportRequest,
+    settings: Config,
+    progress: ProgressFactory | None = None,
+    warnings: list[str] | None = None,
 ) -> Report:
     """Read the inputs and build the report (and the previous period's, to compare);
-    ``progress`` shows the bytes read (the CLI's bar on a terminal)."""
+    ``progress`` shows the bytes read (the CLI's bar on a terminal). What the user should
+    know about the cache (damaged, not writable) is appended to ``warnings``."""
     from botistat.engine.memory import tune_allocators
     from botistat.engine.partition import default_memory_budget, parse_size, partitions_for
     from botistat.geo import open_country_source
-    from botistat.ingest import resolve_sources, scan_sources
+    from botistat.ingest import resolve_sources
 
     if request.by is not None and request.by not in GROUP_KEYS:
         raise ConfigError(
@@ -200,35 +209,87 @@ def make_report(
     countries = open_country_source(request.geoip_db, settings.geoip_database)
     tune_allocators()
     shown = progress or (lambda _total: nullcontext(None))
-    with shown(sum(s.size or 0 for s in sources)) as on_progress:
-        scan = scan_sources(sources, settings, strict=request.strict, progress=on_progress)
-        report = report_from_scan(scan, options, countries, prices)
-    if request.period.compare:
-        assert since is not None and until is not None  # checked above
-        before, after = previous_period(since, until)
-        earlier = report_from_scan(
-            scan_sources(sources, settings, strict=request.strict),
-            replace(options, since=before, until=after),
-            countries,
-            prices,
-        )
-        report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
-    if report.input.records == 0 and report.input.read and (since or until):
-        report = _with_read_span(report, sources, settings)
+    notes = warnings if warnings is not None else []
+    with (
+        _inputs(request, settings, sources, notes) as read,
+        shown(sum(s.size or 0 for s in sources)) as on_progress,
+    ):
+        report = report_from_scan(read(on_progress), options, countries, prices)
+        if request.period.compare:
+            assert since is not None and until is not None  # checked above
+            before, after = previous_period(since, until)
+            earlier = report_from_scan(
+                read(None), replace(options, since=before, until=after), countries, prices
+            )
+            report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
+        if report.input.records == 0 and report.input.read and (since or until):
+            report = _with_read_span(report, sources, read)
     return _with_preset(report, settings)
 
 
-def _with_read_span(report: Report, sources: list[Source], settings: Config) -> Report:
+ScanReader = Callable[[Callable[[int], None] | None], Scan]
+
+
+@contextmanager
+def _inputs(
+    request: ReportRequest, settings: Config, sources: list[Source], notes: list[str]
+) -> Iterator[ScanReader]:
+    """A function that scans the inputs (each call a new pass), through the cache when one
+    is asked for; a cache that cannot be used is a warning, and the run goes on without."""
+    from botistat.engine.cache import DEFAULT_MAX_BYTES, CacheUnusableError, InputCache
+    from botistat.engine.partition import parse_size
+    from botistat.ingest import scan_sources
+
+    def plain(on_progress: Callable[[int], None] | None) -> Scan:
+        return scan_sources(sources, settings, strict=request.strict, progress=on_progress)
+
+    directory = None if request.no_cache else request.cache or settings.cache.dir
+    if directory is None:
+        yield plain
+        return
+    size = settings.cache.max_size
+    try:
+        max_bytes = parse_size(size) if size else DEFAULT_MAX_BYTES
+    except ConfigError:
+        raise ConfigError(
+            f"cannot read size {size!r}", "cache.max_size", "use a size such as 2G"
+        ) from None
+    cache = InputCache(directory, max_bytes)
+    try:
+        cache.__enter__()
+    except CacheUnusableError as exc:
+        notes.append(f"cache {directory}: {exc}; reading without it")
+        yield plain
+        return
+    scanned: list[Scan] = []
+
+    def cached(on_progress: Callable[[int], None] | None) -> Scan:
+        if not scanned:
+            try:
+                scanned.append(
+                    cache.scan(sources, settings, strict=request.strict, progress=on_progress)
+                )
+            except CacheUnusableError as exc:
+                notes.append(f"cache {directory}: {exc}; reading without it")
+                return plain(on_progress)
+        return scanned[0]
+
+    try:
+        yield cached
+    finally:
+        cache.__exit__(None, None, None)
+        notes.extend(cache.warnings)
+
+
+def _with_read_span(report: Report, sources: list[Source], read: ScanReader) -> Report:
     """The report, saying when the records that the time range left out were: a second
     pass over the inputs, only when the range left nothing (standard input is gone by
     then: its records are only counted)."""
     import polars as pl
 
-    from botistat.ingest import scan_sources
-
     if any(source.is_stdin for source in sources):
         return report
-    times = scan_sources(sources, settings).frame.select(
+    times = read(None).frame.select(
         pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last")
     )
     first, last = times.collect().row(0)

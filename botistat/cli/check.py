@@ -13,11 +13,13 @@ import typer
 from botistat.cli.common import terminal_for, user_errors, warn, write_output
 from botistat.cli.options import (
     ByOption,
+    CacheOption,
     ConfigOption,
     GeoipOption,
     InputFormat,
     InputFormatOption,
     MemoryBudgetOption,
+    NoCacheOption,
     PartitionsOption,
     PathsArgument,
     PresetOption,
@@ -72,6 +74,8 @@ def check(
     strict: StrictOption = False,
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
+    cache: CacheOption = None,
+    no_cache: NoCacheOption = False,
     partitions: PartitionsOption = None,
     range_name: RangeOption = None,
     tz: TzOption = None,
@@ -118,6 +122,8 @@ def check(
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
+            cache=cache,
+            no_cache=no_cache,
             partitions=partitions,
             period=PeriodRequest(range_name, tz),
         )

@@ -10,12 +10,14 @@ import typer
 
 from botistat.cli.common import fail, to_file, user_errors, warn
 from botistat.cli.options import (
+    CacheOption,
     CompareOption,
     ConfigOption,
     GeoipOption,
     InputFormat,
     InputFormatOption,
     MemoryBudgetOption,
+    NoCacheOption,
     PartitionsOption,
     PresetOption,
     RangeOption,
@@ -93,6 +95,8 @@ def email(
     strict: StrictOption = False,
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
+    cache: CacheOption = None,
+    no_cache: NoCacheOption = False,
     partitions: PartitionsOption = None,
 ) -> None:
     """Email a report, as plain text and HTML, through the SMTP server in the config.
@@ -146,6 +150,8 @@ def email(
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
+            cache=cache,
+            no_cache=no_cache,
             partitions=partitions,
             period=PeriodRequest(range_name, tz, compare is not None),
         )

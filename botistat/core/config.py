@@ -43,6 +43,7 @@ TOP_LEVEL_KEYS: Final = (
     "preset",
     "sources",
     "prices",
+    "cache",
 )
 PRICE_KEYS: Final = ("input", "output", "cache_read", "cache_write")
 SOURCE_KEYS: Final = ("glob", "record", "preset", "fields")
@@ -71,6 +72,16 @@ SPIKE_KEYS: Final = (
     "cooldown",
 )
 GEOIP_KEYS: Final = ("database",)
+CACHE_KEYS: Final = ("dir", "max_size")
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """``cache:``: where ``report``, ``check`` and ``email`` keep what parsing gave."""
+
+    dir: Path | None = None
+    #: A size such as ``2G`` (read by the command); None: the default cap.
+    max_size: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,7 @@ class Config:
     sources: tuple[SourceRule, ...] = ()
     #: Model name or glob -> USD per 1M tokens (input, output, cache_read, cache_write).
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    cache: CacheConfig = CacheConfig()
     path: Path | None = None
     #: False when the config (or ``--preset``) says how to read the logs, ``--preset none``
     #: included: then no preset is chosen from the logs' shape.
@@ -305,6 +317,7 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
         )
 
     spikes = _spike_config(_mapping(section.get("spikes", {}), "spikes", where), where)
+    cache = _cache_config(_mapping(section.get("cache", {}), "cache", where), where, path)
     email = _email_config(_mapping(section.get("email", {}), "email", where), where, path)
 
     return Config(
@@ -320,6 +333,7 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
         preset=preset.name if preset else None,
         sources=sources,
         prices=prices,
+        cache=cache,
         path=path,
         auto_preset=not told,
     )
@@ -482,6 +496,22 @@ def _email_config(section: dict[str, Any], where: str, path: Path | None) -> Ema
         timeout=float(timeout),
         ca_file=location("ca_file"),
     )
+
+
+def _cache_config(section: dict[str, Any], where: str, path: Path | None) -> CacheConfig:
+    _reject_unknown(section, CACHE_KEYS, "cache.", where)
+    directory = None
+    if "dir" in section:
+        value = section["dir"]
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError("cache.dir must be a directory path", where)
+        directory = Path(value.strip()).expanduser()
+        if path is not None and not directory.is_absolute():
+            directory = path.parent / directory
+    max_size = section.get("max_size")
+    if max_size is not None and not isinstance(max_size, (str, int)):
+        raise ConfigError("cache.max_size must be a size such as 2G", where)
+    return CacheConfig(directory, None if max_size is None else str(max_size))
 
 
 def _spike_config(section: dict[str, Any], where: str) -> SpikeConfig:

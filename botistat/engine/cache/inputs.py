@@ -1,0 +1,512 @@
+"""Scan inputs through the cache: each input file's records come from its cached segments,
+and only what is new in it is parsed (then kept for the next run).
+
+For each input, in the order a plain run reads them:
+
+- the same file, unchanged (device, inode, size, time, and its fingerprints): its segments;
+- a plain file that starts with the text an entry covers (the same file grown, or another
+  name for it: renamed, copied): the entry's segments, then the complete lines after them;
+  a line still being written is parsed for this run only, and kept once it is complete;
+- a ``.gz`` whose text starts with the text an entry covers (a rotated file, compressed):
+  the entry's segments, then the rest of its text;
+- anything else (new, truncated, rewritten, another parse key): parsed from its start.
+
+Whatever goes wrong with a piece (a read error, an input that turns out unreadable) makes
+the whole input be read again as in a plain run, and nothing of it kept; standard input is
+never cached. The numbers are then a plain run's, because the report reads the same
+canonical records, in the same order, and the same counts of what was skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from botistat.core.config import Config
+from botistat.core.errors import InputError
+from botistat.core.schema import canonical_schema
+from botistat.engine.cache.pieces import (
+    COLUMNS,
+    MAX_HEADER,
+    Parsed,
+    csv_header,
+    parse_source,
+    text_source,
+)
+from botistat.engine.cache.stats import PieceStats, merged_stats
+from botistat.engine.cache.store import (
+    SEGMENTS,
+    CacheUnusableError,
+    Entry,
+    Manifest,
+    Segment,
+    evict,
+    locked,
+    new_segment_path,
+    read_manifest,
+    sweep,
+    write_manifest,
+)
+from botistat.engine.cache.text import (
+    Fingerprint,
+    chunks,
+    compressed_identity,
+    count_lines,
+    digest,
+    inflate_rest,
+    inflated_head,
+    is_gzip,
+    last_line_end,
+    read_at,
+)
+from botistat.ingest import Scan, Source
+from botistat.ingest.decoder import format_of
+from botistat.ingest.scan import constant_columns, file_skip_reason
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+#: Bytes a run may keep in the cache by default.
+DEFAULT_MAX_BYTES = 4 << 30
+Progress = Callable[[int], None] | None
+
+
+def parse_key(config: Config, strict: bool) -> str:
+    """Everything that changes what parsing an input gives: the botistat version, the field
+    mapping, record shape, roles, failed statuses, time zone (of naive timestamps), the
+    ``sources:`` rules, and ``--strict``. A change to any makes the entries of other keys
+    useless to this run (they stay until evicted, for runs that use them)."""
+    from importlib.metadata import version
+
+    described = {
+        "version": version("botistat"),
+        "fields": dict(config.fields),
+        "roles": {role: list(words) for role, words in config.roles.items()},
+        "failed": list(config.failed_statuses),
+        "timezone": config.timezone,
+        "record": config.record,
+        "preset": config.preset,
+        "sources": [
+            [rule.glob, dict(rule.fields), rule.record, list(rule.failed)]
+            for rule in config.sources
+        ],
+        "strict": strict,
+    }
+    text = json.dumps(described, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Piece:
+    path: Path
+    stats: PieceStats
+
+
+@dataclass
+class _Input:
+    """What one input contributes to a run: its pieces, and the entry to keep (if any)."""
+
+    pieces: list[_Piece]
+    entry: Entry | None = None
+    error: InputError | None = None
+
+
+@dataclass
+class InputCache:
+    """The cache directory ``root``, held (locked) while in a ``with`` block."""
+
+    root: Path
+    max_bytes: int = DEFAULT_MAX_BYTES
+    #: What the user should know (a damaged cache, a write that failed), for the caller.
+    warnings: list[str] = field(default_factory=list)
+    _loaded: list[Entry] = field(default_factory=list)
+    _kept: list[Entry] = field(default_factory=list)
+    _used: list[Entry] = field(default_factory=list)
+    _transient: list[Path] = field(default_factory=list)
+    _checked: dict[str, bool] = field(default_factory=dict)
+    _lock: AbstractContextManager[None] | None = None
+
+    def __enter__(self) -> InputCache:
+        self._lock = locked(self.root)
+        self._lock.__enter__()
+        manifest, warning = read_manifest(self.root)
+        if warning:
+            self.warnings.append(f"cache {self.root}: {warning}")
+        self._loaded = manifest.entries
+        with suppress(OSError):  # another run's leftovers: swept next time
+            sweep(self.root, manifest)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            for path in self._transient:
+                path.unlink(missing_ok=True)
+            self._save()
+        except OSError as exc:
+            self.warnings.append(f"cache {self.root}: cannot update it: {exc.strerror or exc}")
+        finally:
+            assert self._lock is not None
+            self._lock.__exit__(kind, error, trace)
+
+    def scan(
+        self, sources: list[Source], config: Config, *, strict: bool, progress: Progress = None
+    ) -> Scan:
+        """The canonical records of ``sources``, as :func:`~botistat.ingest.scan_sources`
+        gives them, from the cache and what is new. Raises :class:`CacheUnusableError` when a
+        piece cannot be written (the caller then runs without the cache)."""
+        import polars as pl
+
+        key = parse_key(config, strict)
+        inputs: list[tuple[str, list[PieceStats]]] = []
+        paths: list[Path] = []
+        failures: list[InputError] = []
+        for source in sources:
+            try:
+                found = self._input(source, config, key, strict, progress)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                # A full disk, most likely (Polars tells a failed write in its own words).
+                reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+                raise CacheUnusableError(f"cannot write to the cache: {reason}") from exc
+            inputs.append((source.name, [piece.stats for piece in found.pieces]))
+            paths += [piece.path for piece in found.pieces]
+            if found.error is not None:
+                failures.append(found.error)
+            if found.entry is not None:
+                self._kept.append(found.entry)
+        stats = merged_stats(inputs)
+        if failures and not stats.read_any():
+            raise _no_records(failures, len(sources))
+        schema = canonical_schema()
+        frame = pl.scan_parquet(paths) if paths else pl.LazyFrame(schema=schema)
+        return Scan(frame.select(COLUMNS), stats, constant_columns(sources, config))
+
+    # -- one input --------------------------------------------------------------------------
+    def _input(
+        self, source: Source, config: Config, key: str, strict: bool, progress: Progress
+    ) -> _Input:
+        path = source.path
+        if path is None:  # standard input: read once, never kept
+            return self._plain(source, config, strict, progress)
+        try:
+            status = path.stat()
+            gzip = is_gzip(path, source.gzip)
+        except OSError:  # the plain reader tells why
+            return self._plain(source, config, strict, progress)
+        same = self._unchanged(key, path, status, gzip)
+        if same is not None:
+            return _Input(self._pieces(same), self._renewed(same, path, status, same.segments))
+        if gzip:
+            return self._gzip(source, path, status, config, key, strict, progress)
+        return self._grown(source, path, status, config, key, strict, progress)
+
+    def _grown(
+        self,
+        source: Source,
+        path: Path,
+        status: os.stat_result,
+        config: Config,
+        key: str,
+        strict: bool,
+        progress: Progress,
+    ) -> _Input:
+        """A plain file: from the entry whose text it starts with (if any), plus the
+        complete lines after it, plus (for this run only) a line still being written."""
+        size = status.st_size
+        base = self._starting(key, path, status)
+        known = base.text if base is not None and base.text is not None else None
+        start, lines = (known.offset, known.lines) if known is not None else (0, 0)
+        cut = last_line_end(path, start, size)
+        try:
+            fmt = source.format or format_of(source, read_at(path, 0, MAX_HEADER))
+        except InputError:
+            return self._plain(source, config, strict, progress)
+        header = b""
+        if fmt in ("csv", "tsv") and (start or cut < size):
+            found = csv_header(read_at(path, 0, MAX_HEADER))
+            if found is None:
+                return self._plain(source, config, strict, progress)
+            header = found
+        new: list[tuple[_Piece, Parsed]] = []
+        if cut > start:
+            if start == 0:
+                limited = Source(source.name, path, fmt, False, cut, limit=cut)
+                new.append(self._parse(limited, config, strict, 0, progress, keep=True))
+            else:
+                piece = text_source(
+                    source, fmt, header, chunks(path, start, cut), self._scratch_path()
+                )
+                new.append(self._parse_copy(piece, config, strict, lines, header, keep=True))
+        lines_to_cut = lines + count_lines(path, start, cut)
+        if size > cut:
+            if cut == 0:
+                new.append(self._parse(source, config, strict, 0, progress, keep=False))
+            else:
+                piece = text_source(
+                    source, fmt, header, chunks(path, cut, size), self._scratch_path()
+                )
+                new.append(
+                    self._parse_copy(piece, config, strict, lines_to_cut, header, keep=False)
+                )
+        if not all(parsed.whole for _, parsed in new):
+            self._forget([piece for piece, _ in new])
+            return self._plain(source, config, strict, progress)
+        earlier = self._pieces(base) if known is not None and base is not None else []
+        pieces = earlier + [piece for piece, _ in new]
+        kept = (base.segments if known is not None and base is not None else []) + [
+            Segment(piece.path.name, piece.path.stat().st_size, piece.stats)
+            for piece, _ in new[: 1 if cut > start else 0]
+        ]
+        text = Fingerprint.of(path, cut, lines_to_cut) if cut else None
+        entry = self._renewed(None, path, status, kept, key=key, text=text) if text else None
+        return _Input(pieces, entry)
+
+    def _gzip(
+        self,
+        source: Source,
+        path: Path,
+        status: os.stat_result,
+        config: Config,
+        key: str,
+        strict: bool,
+        progress: Progress,
+    ) -> _Input:
+        """A gzip file: the rest of a cached plain file's text (rotated and compressed), or
+        read whole."""
+        head = inflated_head(path)
+        for base in self._candidates(key, path, status):
+            known = base.text
+            if known is None or digest(head[: min(known.offset, len(head))]) != known.head:
+                continue
+            try:
+                fmt = source.format or format_of(source, head)
+            except InputError:
+                break
+            header = csv_header(head) if fmt in ("csv", "tsv") else b""
+            if header is None:
+                break
+            rest = self._scratch_path()
+            with rest.open("wb") as into:
+                into.write(header)
+                length = inflate_rest(path, known, into)
+            if length is None:
+                continue
+            pieces = self._pieces(base)
+            kept = list(base.segments)
+            if length:
+                copy = Source(source.name, rest, fmt, False, len(header) + length)
+                new, parsed = self._parse_copy(copy, config, strict, known.lines, header, True)
+                if not parsed.whole:
+                    self._forget([new])
+                    break
+                pieces.append(new)
+                kept.append(Segment(new.path.name, new.path.stat().st_size, new.stats))
+            entry = self._renewed(None, path, status, kept, key=key, text=None)
+            return _Input(pieces, entry)
+        piece, parsed = self._parse(source, config, strict, 0, progress, keep=True)
+        if not parsed.whole:  # read up to where it broke: used by this run only
+            self._transient.append(piece.path)
+            return _Input([piece], None, parsed.error)
+        segment = Segment(piece.path.name, piece.path.stat().st_size, piece.stats)
+        return _Input([piece], self._renewed(None, path, status, [segment], key=key, text=None))
+
+    def _plain(self, source: Source, config: Config, strict: bool, progress: Progress) -> _Input:
+        """The whole input, read as a plain run reads it, for this run only."""
+        piece, parsed = self._parse(source, config, strict, 0, progress, keep=False)
+        return _Input([piece], None, parsed.error)
+
+    # -- parsing ----------------------------------------------------------------------------
+    def _parse(
+        self,
+        source: Source,
+        config: Config,
+        strict: bool,
+        line_shift: int,
+        progress: Progress,
+        *,
+        keep: bool,
+    ) -> tuple[_Piece, Parsed]:
+        into = new_segment_path(self.root)
+        if not keep:
+            self._transient.append(into)
+        parsed = parse_source(
+            source, config, into, strict=strict, line_shift=line_shift, progress=progress
+        )
+        return _Piece(into, parsed.stats), parsed
+
+    def _parse_copy(
+        self,
+        copy: Source,
+        config: Config,
+        strict: bool,
+        lines_before: int,
+        header: bytes,
+        keep: bool,
+    ) -> tuple[_Piece, Parsed]:
+        """Parse a copied piece whose first line is line ``lines_before + 1`` of the input
+        (the copy's header line, if any, standing before it)."""
+        shift = lines_before - (1 if header else 0)
+        try:
+            # Under --strict a bad line of the copy would be told by the copy's line
+            # number: the input is then read again whole, and the error told from there.
+            piece, parsed = self._parse(copy, config, False, shift, None, keep=keep)
+        finally:
+            assert copy.path is not None
+            copy.path.unlink(missing_ok=True)
+        if strict and (parsed.stats.skipped or parsed.stats.invalid_values):
+            return piece, Parsed(parsed.stats, InputError("not strictly valid", copy.name))
+        return piece, parsed
+
+    def _scratch_path(self) -> Path:
+        handle, name = tempfile.mkstemp(prefix="piece-", suffix=".part", dir=self.root / SEGMENTS)
+        os.close(handle)
+        self._transient.append(Path(name))
+        return Path(name)
+
+    def _forget(self, pieces: list[_Piece]) -> None:
+        for piece in pieces:
+            piece.path.unlink(missing_ok=True)
+
+    # -- entries ----------------------------------------------------------------------------
+    def _candidates(self, key: str, path: Path, status: os.stat_result) -> list[Entry]:
+        """The usable entries of this key, the likeliest first: the same path, the same
+        file under another name, then any."""
+        name = str(path.absolute())
+
+        def rank(entry: Entry) -> int:
+            same_file = (entry.device, entry.inode) == (status.st_dev, status.st_ino)
+            return 0 if entry.path == name else 1 if same_file else 2
+
+        usable = [e for e in self._loaded if e.key == key and self._usable(e)]
+        return sorted(usable, key=rank)
+
+    def _unchanged(self, key: str, path: Path, status: os.stat_result, gzip: bool) -> Entry | None:
+        name = str(path.absolute())
+        for entry in self._loaded:
+            if (
+                entry.key == key
+                and entry.path == name
+                and entry.gzip == gzip
+                and (entry.device, entry.inode) == (status.st_dev, status.st_ino)
+                and (entry.size, entry.mtime_ns) == (status.st_size, status.st_mtime_ns)
+                and self._same_content(entry, path, status)
+                and self._usable(entry)
+            ):
+                return entry
+        return None
+
+    def _same_content(self, entry: Entry, path: Path, status: os.stat_result) -> bool:
+        if entry.gzip:
+            return entry.compressed == compressed_identity(path, status.st_size)
+        return (
+            entry.text is not None
+            and entry.text.offset == status.st_size
+            and entry.text.starts(path, status.st_size)
+        )
+
+    def _starting(self, key: str, path: Path, status: os.stat_result) -> Entry | None:
+        """The entry of a plain file whose text this plain file starts with."""
+        for entry in self._candidates(key, path, status):
+            if entry.text is not None and entry.text.starts(path, status.st_size):
+                return entry
+        return None
+
+    def _usable(self, entry: Entry) -> bool:
+        """Whether every segment of ``entry`` is there, whole (a damaged one is told once,
+        and the input read again)."""
+        for segment in entry.segments:
+            if segment.file not in self._checked:
+                self._checked[segment.file] = _segment_ok(
+                    self.root / SEGMENTS / segment.file, segment.bytes
+                )
+                if not self._checked[segment.file]:
+                    self.warnings.append(
+                        f"cache {self.root}: segment {segment.file} is damaged or missing: "
+                        f"{entry.path} is read again"
+                    )
+            if not self._checked[segment.file]:
+                return False
+        return True
+
+    def _pieces(self, entry: Entry) -> list[_Piece]:
+        self._used.append(entry)
+        return [_Piece(self.root / SEGMENTS / s.file, s.stats) for s in entry.segments]
+
+    def _renewed(
+        self,
+        entry: Entry | None,
+        path: Path,
+        status: os.stat_result,
+        segments: list[Segment],
+        *,
+        key: str | None = None,
+        text: Fingerprint | None = None,
+    ) -> Entry:
+        """The entry to keep for ``path`` as it is now."""
+        gzip = entry.gzip if entry is not None else text is None
+        return Entry(
+            key=entry.key if entry is not None else key or "",
+            path=str(path.absolute()),
+            gzip=gzip,
+            device=status.st_dev,
+            inode=status.st_ino,
+            size=status.st_size,
+            mtime_ns=status.st_mtime_ns,
+            compressed=compressed_identity(path, status.st_size) if gzip else "",
+            text=entry.text if entry is not None else text,
+            segments=segments,
+            used=time.time(),
+        )
+
+    def _save(self) -> None:
+        """The manifest: this run's entries, and the others of other paths or keys."""
+        if not self._kept and not self._used:
+            return
+        replaced = {(entry.key, entry.path) for entry in self._kept}
+        manifest = Manifest(
+            [e for e in self._loaded if (e.key, e.path) not in replaced] + self._kept
+        )
+        evict(manifest, self.max_bytes)
+        write_manifest(self.root, manifest)
+        sweep(self.root, manifest)
+
+
+def _segment_ok(path: Path, size: int) -> bool:
+    import polars as pl
+
+    try:
+        if path.stat().st_size != size:
+            return False
+        pl.read_parquet_schema(path)
+    except Exception:  # whatever a damaged file raises, it is not used
+        return False
+    return True
+
+
+def _no_records(failures: list[InputError], inputs: int) -> InputError:
+    """The error of a plain run in which no input gave a record."""
+    first = failures[0]
+    if inputs == 1:
+        return first
+    return InputError(
+        f"no records in any input ({len(failures)} of {inputs} skipped); first "
+        f"skipped: {file_skip_reason(first)}",
+        first.where,
+        first.hint,
+    )
+
+
+__all__ = ["DEFAULT_MAX_BYTES", "CacheUnusableError", "InputCache", "parse_key"]
