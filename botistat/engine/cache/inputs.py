@@ -66,6 +66,7 @@ from botistat.engine.cache.text import (
     inflated_head,
     is_gzip,
     last_line_end,
+    last_record_end,
     read_at,
 )
 from botistat.ingest import Scan, Source
@@ -229,13 +230,18 @@ class InputCache:
         base = self._starting(key, path, status)
         known = base.text if base is not None and base.text is not None else None
         start, lines = (known.offset, known.lines) if known is not None else (0, 0)
-        cut = last_line_end(path, start, size)
         try:
             fmt = source.format or format_of(source, read_at(path, 0, MAX_HEADER))
         except InputError:
             return self._plain(source, config, strict, progress)
+        tabular = fmt in ("csv", "tsv")
+        cut = (
+            last_record_end(path, start, size, b'"')
+            if tabular
+            else last_line_end(path, start, size)
+        )
         header = b""
-        if fmt in ("csv", "tsv") and (start or cut < size):
+        if tabular and (start or cut < size):
             found = csv_header(read_at(path, 0, MAX_HEADER))
             if found is None:
                 return self._plain(source, config, strict, progress)

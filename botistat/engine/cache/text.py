@@ -89,6 +89,28 @@ def last_line_end(path: Path, start: int, end: int) -> int:
     return start
 
 
+def last_record_end(path: Path, start: int, end: int, quote: bytes) -> int:
+    """:func:`last_line_end` for CSV: the last newline outside quotes (a quoted field may
+    hold newlines; an even number of quote characters before a newline puts it outside)."""
+    best = start
+    quotes = 0  # before the chunk
+    position = start
+    for data in chunks(path, start, end):
+        newline = data.rfind(b"\n")
+        before = data.count(quote, 0, newline) if newline >= 0 else 0
+        while newline >= 0:
+            if (quotes + before) % 2 == 0:
+                best = position + newline + 1
+                break
+            previous = data.rfind(b"\n", 0, newline)
+            if previous >= 0:
+                before -= data.count(quote, previous, newline)
+            newline = previous
+        quotes += data.count(quote)
+        position += len(data)
+    return best
+
+
 def count_lines(path: Path, start: int, end: int) -> int:
     return sum(chunk.count(b"\n") for chunk in chunks(path, start, end))
 
