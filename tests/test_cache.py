@@ -195,11 +195,11 @@ def test_rotated_into_gzip_parses_only_its_rest(
     agrees([log], cache)
     parses.take()
     # Lines were appended after the last run, then the file rotated and compressed.
-    rest = conversation_lines(30, 5)
+    rest = conversation_lines(30, 5) + "oops\n"
     compressed = tmp_path / "app-1.jsonl.gz"
     compressed.write_bytes(gzip.compress(log.read_bytes() + rest.encode()))
     log.write_text(conversation_lines(35, 4))
-    agrees([compressed, log], cache)
+    assert f"{compressed}:36: " in agrees([compressed, log], cache)  # counted in the gzip
     assert parses.take() == [
         ("app-1.jsonl.gz", len(rest)),
         ("app.jsonl", len(conversation_lines(35, 4))),

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -58,9 +59,9 @@ from botistat.engine.cache.store import (
 )
 from botistat.engine.cache.text import (
     Fingerprint,
+    LineCount,
     chunks,
     compressed_identity,
-    count_lines,
     digest,
     inflate_rest,
     inflated_head,
@@ -228,8 +229,11 @@ class InputCache:
         complete lines after it, plus (for this run only) a line still being written."""
         size = status.st_size
         base = self._starting(key, path, status)
-        known = base.text if base is not None and base.text is not None else None
-        start, lines = (known.offset, known.lines) if known is not None else (0, 0)
+        known = base.text if base is not None else None
+        start = known.offset if known is not None else 0
+        lines = LineCount(
+            path, {} if known is None or known.lines is None else {start: known.lines}
+        )
         try:
             fmt = source.format or format_of(source, read_at(path, 0, MAX_HEADER))
         except InputError:
@@ -255,8 +259,8 @@ class InputCache:
                 piece = text_source(
                     source, fmt, header, chunks(path, start, cut), self._scratch_path()
                 )
-                new.append(self._parse_copy(piece, config, strict, lines, header, keep=True))
-        lines_to_cut = lines + count_lines(path, start, cut)
+                before = partial(lines.before, start)
+                new.append(self._parse_copy(piece, config, strict, before, header, keep=True))
         if size > cut:
             if cut == 0:
                 new.append(self._parse(source, config, strict, 0, progress, keep=False))
@@ -264,21 +268,22 @@ class InputCache:
                 piece = text_source(
                     source, fmt, header, chunks(path, cut, size), self._scratch_path()
                 )
-                new.append(
-                    self._parse_copy(piece, config, strict, lines_to_cut, header, keep=False)
-                )
+                before = partial(lines.before, cut)
+                new.append(self._parse_copy(piece, config, strict, before, header, keep=False))
         if not all(parsed.whole for _, parsed in new):
             self._forget([piece for piece, _ in new])
             return self._plain(source, config, strict, progress)
-        earlier = self._pieces(base) if known is not None and base is not None else []
-        pieces = earlier + [piece for piece, _ in new]
-        kept = (base.segments if known is not None and base is not None else []) + [
+        pieces = (self._pieces(base) if base is not None else []) + [piece for piece, _ in new]
+        kept = (base.segments if base is not None else []) + [
             Segment(piece.path.name, piece.path.stat().st_size, piece.stats)
             for piece, _ in new[: 1 if cut > start else 0]
         ]
-        text = Fingerprint.of(path, cut, lines_to_cut) if cut else None
-        entry = self._renewed(None, path, status, kept, key=key, text=text) if text else None
-        return _Input(pieces, entry)
+        if not cut:
+            return _Input(pieces, None)
+        # Lines up to the cut: known, or cheap to count from a known start (an append).
+        counted = lines.before(cut) if lines.known(start) is not None and start else None
+        text = Fingerprint.of(path, cut, lines.known(cut) or counted)
+        return _Input(pieces, self._renewed(None, path, status, kept, key=key, text=text))
 
     def _gzip(
         self,
@@ -312,9 +317,11 @@ class InputCache:
                 continue
             pieces = self._pieces(base)
             kept = list(base.segments)
-            if length:
-                copy = Source(source.name, rest, fmt, False, len(header) + length)
-                new, parsed = self._parse_copy(copy, config, strict, known.lines, header, True)
+            written, lines = length
+            if written:
+                copy = Source(source.name, rest, fmt, False, len(header) + written)
+                before = partial(int, lines)
+                new, parsed = self._parse_copy(copy, config, strict, before, header, True)
                 if not parsed.whole:
                     self._forget([new])
                     break
@@ -358,22 +365,26 @@ class InputCache:
         copy: Source,
         config: Config,
         strict: bool,
-        lines_before: int,
+        lines_before: Callable[[], int],
         header: bytes,
         keep: bool,
     ) -> tuple[_Piece, Parsed]:
-        """Parse a copied piece whose first line is line ``lines_before + 1`` of the input
-        (the copy's header line, if any, standing before it)."""
-        shift = lines_before - (1 if header else 0)
+        """Parse a copied piece whose first line is line ``lines_before() + 1`` of the input
+        (the copy's header line, if any, standing before it); the lines before it are
+        counted only if the piece names a line."""
         try:
             # Under --strict a bad line of the copy would be told by the copy's line
             # number: the input is then read again whole, and the error told from there.
-            piece, parsed = self._parse(copy, config, False, shift, None, keep=keep)
+            header_lines = 1 if header else 0
+            piece, parsed = self._parse(copy, config, False, -header_lines, None, keep=keep)
         finally:
             assert copy.path is not None
             copy.path.unlink(missing_ok=True)
         if strict and (parsed.stats.skipped or parsed.stats.invalid_values):
             return piece, Parsed(parsed.stats, InputError("not strictly valid", copy.name))
+        if parsed.stats.tells_lines:
+            stats = parsed.stats.shifted(lines_before())
+            piece, parsed = _Piece(piece.path, stats), Parsed(stats, parsed.error)
         return piece, parsed
 
     def _scratch_path(self) -> Path:

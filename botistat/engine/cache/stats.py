@@ -4,7 +4,7 @@ the :class:`IngestStats` of a whole run put back together from the pieces, input
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botistat.ingest.stats import MAX_EXAMPLES, IngestStats, SkippedFile, SkippedLine
@@ -41,6 +41,21 @@ class PieceStats:
             invalid_values=tuple(sorted(stats.invalid_values.items())),
             invalid_examples=shifted(stats.invalid_examples),
             skipped_files=tuple(item.reason for item in stats.skipped_files),
+        )
+
+    @property
+    def tells_lines(self) -> bool:
+        """Whether any line is named (the line numbers then need to be right)."""
+        return bool(self.examples or self.invalid_examples)
+
+    def shifted(self, by: int) -> PieceStats:
+        """The same, its line numbers ``by`` lines further into the input."""
+
+        def moved(lines: Lines) -> Lines:
+            return tuple((line + by, reason) for line, reason in lines)
+
+        return replace(
+            self, examples=moved(self.examples), invalid_examples=moved(self.invalid_examples)
         )
 
     def to_json(self) -> dict[str, Any]:

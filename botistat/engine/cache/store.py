@@ -108,7 +108,10 @@ class Entry:
             text=None
             if text is None
             else Fingerprint(
-                _int(text["offset"]), _int(text["lines"]), _str(text["head"]), _str(text["tail"])
+                _int(text["offset"]),
+                None if text["lines"] is None else _int(text["lines"]),
+                _str(text["head"]),
+                _str(text["tail"]),
             ),
             segments=segments,
             used=float(data["used"]),

@@ -40,15 +40,16 @@ def digest(data: bytes) -> str:
 @dataclass(frozen=True)
 class Fingerprint:
     """What a text was up to ``offset`` (just after a newline): digests of its first bytes and
-    of its bytes just before the offset, and how many lines came before the offset."""
+    of its bytes just before the offset, and how many lines came before the offset (None
+    until a line number after it was needed: counting costs a tenth of a parse)."""
 
     offset: int
-    lines: int
+    lines: int | None
     head: str
     tail: str
 
     @classmethod
-    def of(cls, path: Path, offset: int, lines: int) -> Fingerprint:
+    def of(cls, path: Path, offset: int, lines: int | None) -> Fingerprint:
         head = read_at(path, 0, min(offset, FINGERPRINT_BYTES))
         tail = read_at(path, max(0, offset - FINGERPRINT_BYTES), offset)
         return cls(offset, lines, digest(head), digest(tail))
@@ -56,7 +57,10 @@ class Fingerprint:
     def starts(self, path: Path, size: int) -> bool:
         """Whether the plain file at ``path`` (``size`` bytes) begins with the text
         fingerprinted (it may go on after it)."""
-        return size >= self.offset and Fingerprint.of(path, self.offset, self.lines) == self
+        if size < self.offset:
+            return False
+        found = Fingerprint.of(path, self.offset, self.lines)
+        return (found.head, found.tail) == (self.head, self.tail)
 
 
 def read_at(path: Path, start: int, end: int) -> bytes:
@@ -115,6 +119,24 @@ def count_lines(path: Path, start: int, end: int) -> int:
     return sum(chunk.count(b"\n") for chunk in chunks(path, start, end))
 
 
+class LineCount:
+    """Newlines before positions of a plain file: those known, and the others counted (from
+    the nearest known position) only when asked for."""
+
+    def __init__(self, path: Path, known: dict[int, int]) -> None:
+        self._path = path
+        self._known = {0: 0} | known
+
+    def known(self, offset: int) -> int | None:
+        return self._known.get(offset)
+
+    def before(self, offset: int) -> int:
+        if offset not in self._known:
+            start = max(position for position in self._known if position <= offset)
+            self._known[offset] = self._known[start] + count_lines(self._path, start, offset)
+        return self._known[offset]
+
+
 def compressed_identity(path: Path, size: int) -> str:
     """A gzip file's fingerprint: digests of its first and last compressed bytes."""
     head = read_at(path, 0, min(size, FINGERPRINT_BYTES))
@@ -131,27 +153,25 @@ def inflated_head(path: Path) -> bytes:
         return b""
 
 
-def inflate_rest(path: Path, known: Fingerprint, into: BinaryIO) -> int | None:
+def inflate_rest(path: Path, known: Fingerprint, into: BinaryIO) -> tuple[int, int] | None:
     """Inflate the gzip file at ``path``; if its text starts with the text ``known``
-    fingerprints, write what follows it to ``into`` and return how many bytes that is;
-    else (or if it cannot be inflated to its end) None."""
+    fingerprints, write what follows it to ``into`` and return how many bytes that is, and
+    how many lines came before it; else (or if it cannot be inflated to its end) None."""
     position = 0
     head = b""
     window = b""  # the last bytes before the position, for the tail's digest
     written = 0
+    lines = 0
     try:
         with igzip.open(path, "rb") as handle:  # type: ignore[no-untyped-call]
             while data := handle.read(CHUNK):
                 if len(head) < FINGERPRINT_BYTES:
                     head += data[: FINGERPRINT_BYTES - len(head)]
-                if position + len(data) <= known.offset:
-                    window = (window + data)[-FINGERPRINT_BYTES:]
-                elif position >= known.offset:
-                    into.write(data)
-                    written += len(data)
-                else:
-                    cut = known.offset - position
+                cut = min(len(data), max(0, known.offset - position))
+                if cut:
                     window = (window + data[:cut])[-FINGERPRINT_BYTES:]
+                    lines += data.count(b"\n", 0, cut)
+                if cut < len(data):
                     into.write(data[cut:])
                     written += len(data) - cut
                 position += len(data)
@@ -162,4 +182,4 @@ def inflate_rest(path: Path, known: Fingerprint, into: BinaryIO) -> int | None:
     head = head[: min(known.offset, FINGERPRINT_BYTES)]
     if digest(head) != known.head or digest(window) != known.tail:
         return None
-    return written
+    return written, lines
