@@ -13,14 +13,14 @@ lines, an empty input), for the caller to show.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from botistat.core.config import Config, load_config, parse_config, validate_timezone
-from botistat.core.errors import ConfigError
+from botistat.core.errors import BotistatError, ConfigError
 from botistat.core.model import Comparison, InputSummary, Report
 from botistat.core.pricing import ModelPrice, PriceBook
 from botistat.core.schema import GROUP_KEYS
@@ -210,10 +210,8 @@ def make_report(
     tune_allocators()
     shown = progress or (lambda _total: nullcontext(None))
     notes = warnings if warnings is not None else []
-    with (
-        _inputs(request, settings, sources, notes) as read,
-        shown(sum(s.size or 0 for s in sources)) as on_progress,
-    ):
+
+    def reported(read: ScanReader, on_progress: Callable[[int], None] | None) -> Report:
         report = report_from_scan(read(on_progress), options, countries, prices)
         if request.period.compare:
             assert since is not None and until is not None  # checked above
@@ -224,61 +222,92 @@ def make_report(
             report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
         if report.input.records == 0 and report.input.read and (since or until):
             report = _with_read_span(report, sources, read)
+        return report
+
+    with (
+        _Inputs(request, settings, sources, notes) as read,
+        shown(sum(s.size or 0 for s in sources)) as on_progress,
+    ):
+        try:
+            report = reported(read, on_progress)
+        except Exception as exc:
+            # A segment damaged where no check looks (its size and checksum were right when
+            # read): whatever reading it raised, the report is made again without the cache.
+            if not read.from_cache or isinstance(exc, BotistatError):
+                raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            notes.append(f"cache {read.directory}: cannot read it ({reason}); reading without it")
+            read.from_cache = False
+            report = reported(read, None)
     return _with_preset(report, settings)
 
 
 ScanReader = Callable[[Callable[[int], None] | None], Scan]
 
 
-@contextmanager
-def _inputs(
-    request: ReportRequest, settings: Config, sources: list[Source], notes: list[str]
-) -> Iterator[ScanReader]:
-    """A function that scans the inputs (each call a new pass), through the cache when one
-    is asked for; a cache that cannot be used is a warning, and the run goes on without."""
-    from botistat.engine.cache import DEFAULT_MAX_BYTES, CacheUnusableError, InputCache
-    from botistat.engine.partition import parse_size
-    from botistat.ingest import scan_sources
+class _Inputs:
+    """Scans the inputs (each call a new pass), through the cache when one is asked for and
+    usable (``from_cache``); a cache that cannot be used is a warning in ``notes``, and the
+    run goes on without it. A context manager: the cache is held (locked) inside."""
 
-    def plain(on_progress: Callable[[int], None] | None) -> Scan:
-        return scan_sources(sources, settings, strict=request.strict, progress=on_progress)
+    def __init__(
+        self, request: ReportRequest, settings: Config, sources: list[Source], notes: list[str]
+    ) -> None:
+        from botistat.engine.cache import DEFAULT_MAX_BYTES, InputCache
+        from botistat.engine.partition import parse_size
 
-    directory = None if request.no_cache else request.cache or settings.cache.dir
-    if directory is None:
-        yield plain
-        return
-    size = settings.cache.max_size
-    try:
-        max_bytes = parse_size(size) if size else DEFAULT_MAX_BYTES
-    except ConfigError:
-        raise ConfigError(
-            f"cannot read size {size!r}", "cache.max_size", "use a size such as 2G"
-        ) from None
-    cache = InputCache(directory, max_bytes)
-    try:
-        cache.__enter__()
-    except CacheUnusableError as exc:
-        notes.append(f"cache {directory}: {exc}; reading without it")
-        yield plain
-        return
-    scanned: list[Scan] = []
+        self._request, self._settings, self._sources = request, settings, sources
+        self._notes = notes
+        self.directory = None if request.no_cache else request.cache or settings.cache.dir
+        size = settings.cache.max_size
+        try:
+            max_bytes = parse_size(size) if size else DEFAULT_MAX_BYTES
+        except ConfigError:
+            raise ConfigError(
+                f"cannot read size {size!r}", "cache.max_size", "use a size such as 2G"
+            ) from None
+        self._cache = InputCache(self.directory, max_bytes) if self.directory else None
+        self._scan: Scan | None = None
+        self.from_cache = False
 
-    def cached(on_progress: Callable[[int], None] | None) -> Scan:
-        if not scanned:
+    def __enter__(self) -> _Inputs:
+        from botistat.engine.cache import CacheUnusableError
+
+        if self._cache is not None:
             try:
-                scanned.append(
-                    cache.scan(sources, settings, strict=request.strict, progress=on_progress)
-                )
+                self._cache.__enter__()
+                self.from_cache = True
             except CacheUnusableError as exc:
-                notes.append(f"cache {directory}: {exc}; reading without it")
-                return plain(on_progress)
-        return scanned[0]
+                self._notes.append(f"cache {self.directory}: {exc}; reading without it")
+                self._cache = None
+        return self
 
-    try:
-        yield cached
-    finally:
-        cache.__exit__(None, None, None)
-        notes.extend(cache.warnings)
+    def __exit__(self, *exc: object) -> None:
+        if self._cache is not None:
+            self._cache.__exit__(None, None, None)
+            self._notes.extend(self._cache.warnings)
+
+    def __call__(self, on_progress: Callable[[int], None] | None) -> Scan:
+        from botistat.engine.cache import CacheUnusableError
+        from botistat.ingest import scan_sources
+
+        if self.from_cache and self._cache is not None:
+            if self._scan is None:
+                try:
+                    self._scan = self._cache.scan(
+                        self._sources,
+                        self._settings,
+                        strict=self._request.strict,
+                        progress=on_progress,
+                    )
+                except CacheUnusableError as exc:
+                    self._notes.append(f"cache {self.directory}: {exc}; reading without it")
+                    self.from_cache = False
+            if self._scan is not None and self.from_cache:
+                return self._scan
+        return scan_sources(
+            self._sources, self._settings, strict=self._request.strict, progress=on_progress
+        )
 
 
 def _with_read_span(report: Report, sources: list[Source], read: ScanReader) -> Report:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from botistat.cli.app import app
 from botistat.engine.cache import inputs as cache_inputs
+from botistat.engine.cache import store
 from botistat.engine.cache.store import MANIFEST, SEGMENTS
 from tests.conftest import ROOT, run_botistat
 from tests.datasets import write_dataset
@@ -266,17 +267,43 @@ def test_damaged_cache_is_told_ignored_and_rebuilt(tmp_path: Path) -> None:
     assert "warning: cache" in agrees([log], cache)
 
 
+def test_a_segment_damaged_inside_is_never_read_as_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_text(conversation_lines(0, 200))
+    cache = tmp_path / "cache"
+    agrees([log], cache)
+    (segment,) = (cache / SEGMENTS).iterdir()
+    data = bytearray(segment.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(64)  # same size, same footer
+    segment.write_bytes(bytes(data))
+    assert "damaged or missing" in agrees([log], cache)
+    # Past the checksum (as if it had been damaged after being checked): read again plainly.
+    agrees([log], cache)
+    (segment,) = (cache / SEGMENTS).iterdir()
+    segment.write_bytes(segment.read_bytes()[:-200] + bytes(200))
+    monkeypatch.setattr(store.Segment, "intact", lambda self, directory: True)
+    assert "reading without it" in agrees([log], cache)
+
+
 def test_leftovers_of_a_killed_run_are_swept(tmp_path: Path) -> None:
     log = tmp_path / "app.jsonl"
     log.write_text(conversation_lines(0, 30))
     cache = tmp_path / "cache"
     agrees([log], cache)
-    stray = [cache / SEGMENTS / "dead.parquet", cache / SEGMENTS / "x.parquet.part"]
-    stray.append(cache / f"{MANIFEST}.abc.tmp")
-    for path in stray:
+    stray = [
+        cache / SEGMENTS / f"{'d' * 32}.parquet",
+        cache / SEGMENTS / f"{'e' * 32}.parquet.part",
+    ]
+    stray += [cache / SEGMENTS / "piece-abc_1.part", cache / f"{MANIFEST}.abc.tmp"]
+    foreign = cache / SEGMENTS / "notes.txt"
+    for path in [*stray, foreign]:
         path.write_bytes(b"half")
     agrees([log], cache)
     assert not any(path.exists() for path in stray)
+    assert foreign.exists()
 
 
 def test_unusable_cache_is_a_warning_and_the_report_completes(

@@ -275,8 +275,7 @@ class InputCache:
             return self._plain(source, config, strict, progress)
         pieces = (self._pieces(base) if base is not None else []) + [piece for piece, _ in new]
         kept = (base.segments if base is not None else []) + [
-            Segment(piece.path.name, piece.path.stat().st_size, piece.stats)
-            for piece, _ in new[: 1 if cut > start else 0]
+            Segment.of(piece.path, piece.stats) for piece, _ in new[: 1 if cut > start else 0]
         ]
         if not cut:
             return _Input(pieces, None)
@@ -326,14 +325,14 @@ class InputCache:
                     self._forget([new])
                     break
                 pieces.append(new)
-                kept.append(Segment(new.path.name, new.path.stat().st_size, new.stats))
+                kept.append(Segment.of(new.path, new.stats))
             entry = self._renewed(None, path, status, kept, key=key, text=None)
             return _Input(pieces, entry)
         piece, parsed = self._parse(source, config, strict, 0, progress, keep=True)
         if not parsed.whole:  # read up to where it broke: used by this run only
             self._transient.append(piece.path)
             return _Input([piece], None, parsed.error)
-        segment = Segment(piece.path.name, piece.path.stat().st_size, piece.stats)
+        segment = Segment.of(piece.path, piece.stats)
         return _Input([piece], self._renewed(None, path, status, [segment], key=key, text=None))
 
     def _plain(self, source: Source, config: Config, strict: bool, progress: Progress) -> _Input:
@@ -446,9 +445,7 @@ class InputCache:
         and the input read again)."""
         for segment in entry.segments:
             if segment.file not in self._checked:
-                self._checked[segment.file] = _segment_ok(
-                    self.root / SEGMENTS / segment.file, segment.bytes
-                )
+                self._checked[segment.file] = segment.intact(self.root / SEGMENTS)
                 if not self._checked[segment.file]:
                     self.warnings.append(
                         f"cache {self.root}: segment {segment.file} is damaged or missing: "
@@ -499,18 +496,6 @@ class InputCache:
         evict(manifest, self.max_bytes)
         write_manifest(self.root, manifest)
         sweep(self.root, manifest)
-
-
-def _segment_ok(path: Path, size: int) -> bool:
-    import polars as pl
-
-    try:
-        if path.stat().st_size != size:
-            return False
-        pl.read_parquet_schema(path)
-    except Exception:  # whatever a damaged file raises, it is not used
-        return False
-    return True
 
 
 def _no_records(failures: list[InputError], inputs: int) -> InputError:

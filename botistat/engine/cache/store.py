@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from isal.isal_zlib import crc32
 
 from botistat.engine.cache.stats import PieceStats
 from botistat.engine.cache.text import Fingerprint
@@ -30,6 +33,8 @@ SEGMENTS: Final = "segments"
 #: Written in the manifest; any other value is a foreign or future cache, not read.
 LAYOUT: Final = "botistat-cache/1"
 TEMPORARY: Final = ".tmp"
+#: Segments (``<uuid>.parquet``), segments being written (``.part``), pieces being copied.
+OUR_NAMES: Final = re.compile(r"[0-9a-f]{32}\.parquet(\.part)?|piece-[a-z0-9_]+\.part")
 
 
 class CacheUnusableError(Exception):
@@ -43,7 +48,23 @@ class Segment:
 
     file: str
     bytes: int
+    #: CRC-32 of the file: Parquet pages carry no checksum, and a flipped byte in a value
+    #: would be read as another value.
+    crc: int
     stats: PieceStats
+
+    @classmethod
+    def of(cls, path: Path, stats: PieceStats) -> Segment:
+        data = path.read_bytes()
+        return cls(path.name, len(data), crc32(data), stats)
+
+    def intact(self, directory: Path) -> bool:
+        """Whether the file is there, as written."""
+        try:
+            data = (directory / self.file).read_bytes()
+        except OSError:
+            return False
+        return len(data) == self.bytes and crc32(data) == self.crc
 
 
 @dataclass
@@ -83,7 +104,7 @@ class Entry:
             if text is None
             else {"offset": text.offset, "lines": text.lines, "head": text.head, "tail": text.tail},
             "segments": [
-                {"file": s.file, "bytes": s.bytes, "stats": s.stats.to_json()}
+                {"file": s.file, "bytes": s.bytes, "crc": s.crc, "stats": s.stats.to_json()}
                 for s in self.segments
             ],
             "used": self.used,
@@ -93,7 +114,12 @@ class Entry:
     def from_json(cls, data: Any) -> Entry:
         text = data["text"]
         segments = [
-            Segment(_name(s["file"]), _int(s["bytes"]), PieceStats.from_json(s["stats"]))
+            Segment(
+                _name(s["file"]),
+                _int(s["bytes"]),
+                _int(s["crc"]),
+                PieceStats.from_json(s["stats"]),
+            )
             for s in data["segments"]
         ]
         return cls(
@@ -188,6 +214,16 @@ def replace_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def ours(root: Path) -> list[Path]:
+    """The files of the segments directory that botistat wrote (by their names: nothing
+    else there is touched)."""
+    try:
+        found = list((root / SEGMENTS).iterdir())
+    except OSError:
+        return []
+    return [path for path in found if OUR_NAMES.fullmatch(path.name)]
+
+
 def new_segment_path(root: Path) -> Path:
     return root / SEGMENTS / f"{uuid.uuid4().hex}.parquet"
 
@@ -196,7 +232,7 @@ def sweep(root: Path, manifest: Manifest) -> None:
     """Remove the segments no entry names (left by a run killed before writing the
     manifest, or by evicted entries) and temporary files."""
     named = manifest.segment_files()
-    for path in (root / SEGMENTS).iterdir():
+    for path in ours(root):
         if path.name not in named:
             path.unlink(missing_ok=True)
     for path in root.glob(f"{MANIFEST}.*{TEMPORARY}"):
@@ -229,7 +265,7 @@ class CacheInfo:
 
 def cache_info(root: Path) -> CacheInfo:
     manifest, warning = read_manifest(root)
-    on_disk = sum(p.stat().st_size for p in (root / SEGMENTS).glob("*.parquet"))
+    on_disk = sum(p.stat().st_size for p in ours(root))
     return CacheInfo(
         root=root,
         entries=len(manifest.entries),
@@ -245,7 +281,7 @@ def clear_cache(root: Path) -> int:
     """Remove what botistat wrote in ``root`` (under the lock); the bytes freed."""
     freed = 0
     with locked(root):
-        for path in (root / SEGMENTS).iterdir():
+        for path in ours(root):
             freed += path.stat().st_size
             path.unlink(missing_ok=True)
         (root / MANIFEST).unlink(missing_ok=True)
