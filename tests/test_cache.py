@@ -398,3 +398,25 @@ def test_cache_info_and_clear(tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert missing.stderr.startswith("botistat: error: no such cache directory")
     shutil.rmtree(cache)
+
+
+def test_check_email_and_compare_read_through_the_cache(tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_text(conversation_lines(0, 40))
+    cache = tmp_path / "cache"
+    config = tmp_path / "botistat.yaml"
+    config.write_text("cache:\n  dir: cache\n")  # relative to the config file
+    period = ["--since", "2026-11-17T10:00:20Z", "--until", "2026-11-17T10:00:40Z"]
+    agrees([log], cache, *period, "--compare", "previous")
+    runner = CliRunner()
+    check = ["check", str(log), "-t", "errors.rate < 50%", "--format", "json"]
+    plain = runner.invoke(app, [*check, "--no-cache", "--config", str(config)])
+    cached = runner.invoke(app, [*check, "--config", str(config)])
+    assert (cached.exit_code, cached.stdout) == (plain.exit_code, plain.stdout)
+    eml = tmp_path / "out.eml"
+    mailed = runner.invoke(
+        app, ["email", str(log), "--dry-run", "-o", str(eml), "--cache", str(cache)]
+    )
+    assert mailed.exit_code == 0, mailed.stderr
+    manifest = json.loads((cache / MANIFEST).read_text())
+    assert [entry["path"] for entry in manifest["entries"]] == [str(log)]
