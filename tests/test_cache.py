@@ -420,3 +420,25 @@ def test_check_email_and_compare_read_through_the_cache(tmp_path: Path) -> None:
     assert mailed.exit_code == 0, mailed.stderr
     manifest = json.loads((cache / MANIFEST).read_text())
     assert [entry["path"] for entry in manifest["entries"]] == [str(log)]
+
+
+def test_a_run_reads_only_the_segments_of_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = [tmp_path / f"{name}.jsonl" for name in "abc"]
+    for index, log in enumerate(logs):
+        log.write_text(conversation_lines(index * 40, 40))
+    cache = tmp_path / "cache"
+    agrees(logs, cache)
+    checked: list[str] = []
+    intact = store.Segment.intact
+
+    def counted(segment: store.Segment, directory: Path) -> bool:
+        checked.append(segment.file)
+        return intact(segment, directory)
+
+    monkeypatch.setattr(store.Segment, "intact", counted)
+    with logs[0].open("a") as handle:
+        handle.write(conversation_lines(200, 4))
+    agrees(logs[:1], cache)
+    assert len(checked) == 1

@@ -58,6 +58,7 @@ from botistat.engine.cache.store import (
     write_manifest,
 )
 from botistat.engine.cache.text import (
+    FINGERPRINT_BYTES,
     Fingerprint,
     LineCount,
     chunks,
@@ -297,9 +298,9 @@ class InputCache:
         """A gzip file: the rest of a cached plain file's text (rotated and compressed), or
         read whole."""
         head = inflated_head(path)
-        for base in self._candidates(key, path, status):
+        for base in self._candidates(key, path, status, head):
             known = base.text
-            if known is None or digest(head[: min(known.offset, len(head))]) != known.head:
+            if known is None or not self._usable(base):
                 continue
             try:
                 fmt = source.format or format_of(source, head)
@@ -397,17 +398,30 @@ class InputCache:
             piece.path.unlink(missing_ok=True)
 
     # -- entries ----------------------------------------------------------------------------
-    def _candidates(self, key: str, path: Path, status: os.stat_result) -> list[Entry]:
-        """The usable entries of this key, the likeliest first: the same path, the same
-        file under another name, then any."""
+    def _candidates(self, key: str, path: Path, status: os.stat_result, head: bytes) -> list[Entry]:
+        """The entries of plain text of this key whose first bytes are ``head``'s (the
+        file's own first bytes, inflated for a gzip file), the likeliest first: the same
+        path, the same file under another name, then any. Their segments are not checked
+        yet: only the one chosen is read."""
         name = str(path.absolute())
+        digests: dict[int, str] = {}
+
+        def head_matches(known: Fingerprint) -> bool:
+            length = min(known.offset, FINGERPRINT_BYTES)
+            if length not in digests:
+                digests[length] = digest(head[:length]) if len(head) >= length else ""
+            return digests[length] == known.head
 
         def rank(entry: Entry) -> int:
             same_file = (entry.device, entry.inode) == (status.st_dev, status.st_ino)
             return 0 if entry.path == name else 1 if same_file else 2
 
-        usable = [e for e in self._loaded if e.key == key and self._usable(e)]
-        return sorted(usable, key=rank)
+        found = [
+            entry
+            for entry in self._loaded
+            if entry.key == key and entry.text is not None and head_matches(entry.text)
+        ]
+        return sorted(found, key=rank)
 
     def _unchanged(self, key: str, path: Path, status: os.stat_result, gzip: bool) -> Entry | None:
         name = str(path.absolute())
@@ -435,8 +449,10 @@ class InputCache:
 
     def _starting(self, key: str, path: Path, status: os.stat_result) -> Entry | None:
         """The entry of a plain file whose text this plain file starts with."""
-        for entry in self._candidates(key, path, status):
-            if entry.text is not None and entry.text.starts(path, status.st_size):
+        head = read_at(path, 0, FINGERPRINT_BYTES)
+        for entry in self._candidates(key, path, status, head):
+            assert entry.text is not None  # a candidate is an entry of plain text
+            if entry.text.starts(path, status.st_size) and self._usable(entry):
                 return entry
         return None
 
