@@ -4,6 +4,7 @@ small new one started), side by side on the same files.
 
     python bench/cache.py                                   # 2M JSON Lines, median of 3
     python bench/cache.py --records 10000000 --format csv --repeat 3
+    python bench/cache.py --since 2026-11-19T12:00:00Z        # the last sixth of the logs
 
 Each repetition runs, in turn: plain and cold (a new cache) on the logs as generated, warm
 (the cache just built); then the logs grow, and plain and "grown" (a copy of the warm cache)
@@ -35,8 +36,10 @@ APPENDED = 0.01
 ROTATED_IN = 0.001
 
 
-def run(logs: Path, cache: Path | None) -> tuple[float, bytes]:
+def run(logs: Path, cache: Path | None, since: str | None) -> tuple[float, bytes]:
     command = [sys.executable, "-m", "botistat", "report", str(logs), "--format", "json"]
+    if since is not None:
+        command += ["--since", since]
     if cache is not None:
         command += ["--cache", str(cache)]
     done = measure(command)
@@ -89,6 +92,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2_000_000)
     parser.add_argument("--format", choices=sorted(FORMAT_DIRS), default="jsonl")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--since", help="report on records from this time on (--since)")
     args = parser.parse_args()
     dataset = write_dataset(args.records, BENCH / "data" / f"{args.records}-v{VERSION}")
     with tempfile.TemporaryDirectory(prefix="botistat-cache-bench-") as scratch:
@@ -104,10 +108,10 @@ def main() -> None:
         for _ in range(args.repeat):
             cache = work / "cache"
             shutil.rmtree(cache, ignore_errors=True)
-            seconds, plain = run(logs, None)
+            seconds, plain = run(logs, None, args.since)
             times["plain"].append(seconds)
             for name in ("cold", "warm"):
-                seconds, cached = run(logs, cache)
+                seconds, cached = run(logs, cache, args.since)
                 assert cached == plain, f"{name}: the numbers differ from a plain run's"
                 times[name].append(seconds)
             grown_cache = work / "cache-grown"
@@ -115,16 +119,17 @@ def main() -> None:
             shutil.copytree(cache, grown_cache)
             growth.apply()
             try:
-                seconds, plain = run(logs, None)
+                seconds, plain = run(logs, None, args.since)
                 times["plain grown"].append(seconds)
-                seconds, cached = run(logs, grown_cache)
+                seconds, cached = run(logs, grown_cache, args.since)
                 assert cached == plain, "grown: the numbers differ from a plain run's"
                 times["grown"].append(seconds)
             finally:
                 growth.undo()
         load = os.getloadavg()
+        since = f", --since {args.since}" if args.since else ""
         print(
-            f"{args.records:,} records, {args.format}, {size / 1e6:,.0f} MB; median of "
+            f"{args.records:,} records{since}, {args.format}, {size / 1e6:,.0f} MB; median of "
             f"{args.repeat} (min-max); load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
             "at the end\n"
         )

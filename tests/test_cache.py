@@ -10,6 +10,7 @@ import random
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.conftest import ROOT, run_botistat
 from tests.datasets import write_dataset
 
 PRESETS = ROOT / "tests" / "fixtures" / "presets"
+START = datetime(2026, 11, 17, 10, tzinfo=UTC)
 
 
 def report(
@@ -68,7 +70,7 @@ class Parses:
 
 def record(second: int, role: str = "user", conversation: str = "c1", **extra: Any) -> str:
     values = {
-        "timestamp": f"2026-11-17T10:{second // 60:02d}:{second % 60:02d}Z",
+        "timestamp": (START + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "conversation_id": conversation,
         "role": role,
         "bot_id": "b" + conversation[-1],
@@ -442,3 +444,23 @@ def test_a_run_reads_only_the_segments_of_its_inputs(
         handle.write(conversation_lines(200, 4))
     agrees(logs[:1], cache)
     assert len(checked) == 1
+
+
+@pytest.mark.parametrize("after", [0.9])
+def test_a_run_killed_midway_leaves_nothing_half_used(tmp_path: Path, after: float) -> None:
+    import signal
+    import time
+
+    logs = [tmp_path / f"{name}.jsonl" for name in "ab"]
+    for index, log in enumerate(logs):
+        log.write_text(conversation_lines(index * 100_000, 40_000))
+    cache = tmp_path / "cache"
+    command = [sys.executable, "-m", "botistat", "report", *map(str, logs), "-f", "json"]
+    killed = subprocess.Popen(
+        [*command, "--cache", str(cache)], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    time.sleep(after)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=60)
+    assert "warning" not in agrees(logs, cache)
+    assert "warning" not in agrees(logs, cache)
