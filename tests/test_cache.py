@@ -464,3 +464,23 @@ def test_a_run_killed_midway_leaves_nothing_half_used(tmp_path: Path, after: flo
     killed.wait(timeout=60)
     assert "warning" not in agrees(logs, cache)
     assert "warning" not in agrees(logs, cache)
+
+
+def test_another_input_format_is_another_parse(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"  # no telling extension: read by its content, or as told
+    rows = "".join(
+        f"2026-11-17T10:00:{s:02d}Z\tc{s % 3}\t{'user' if s % 2 else 'bot'}\n" for s in range(30)
+    )
+    log.write_text("timestamp\tconversation_id\trole\n" + rows)
+    cache = tmp_path / "cache"
+    agrees([log], cache)
+    runner = CliRunner()
+    told = ["report", str(log), "-f", "json", "--input-format", "csv"]
+    plain = runner.invoke(app, told)
+    cached = runner.invoke(app, [*told, "--cache", str(cache)])
+    assert (cached.exit_code, cached.stdout, cached.stderr) == (
+        plain.exit_code,
+        plain.stdout,
+        plain.stderr,
+    )
+    agrees([log], cache, "--input-format", "tsv")

@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from botistat.core.config import Config
 from botistat.core.errors import InputError
 from botistat.core.schema import canonical_schema
 from botistat.engine.cache.pieces import (
     COLUMNS,
-    MAX_HEADER,
     Parsed,
     csv_header,
     parse_source,
@@ -72,8 +71,10 @@ from botistat.engine.cache.text import (
     read_at,
 )
 from botistat.ingest import Scan, Source
+from botistat.ingest.blocks import peek_head
 from botistat.ingest.decoder import format_of
 from botistat.ingest.scan import constant_columns, file_skip_reason
+from botistat.ingest.sources import Format
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -106,6 +107,16 @@ def parse_key(config: Config, strict: bool) -> str:
     }
     text = json.dumps(described, sort_keys=True)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class _Parse(NamedTuple):
+    """How this run parses an input."""
+
+    config: Config
+    key: str
+    fmt: Format
+    strict: bool
+    progress: Progress
 
 
 @dataclass(frozen=True)
@@ -207,27 +218,27 @@ class InputCache:
         try:
             status = path.stat()
             gzip = is_gzip(path, source.gzip)
-        except OSError:  # the plain reader tells why
+            # Decided as a plain run decides it (by name or --input-format, else by content);
+            # records parsed as another format are another parse.
+            head = peek_head(source) or b""
+            fmt = source.format or format_of(source, head)
+        except (OSError, InputError):  # the plain reader tells why
             return self._plain(source, config, strict, progress)
+        key = f"{key}:{fmt}"
         same = self._unchanged(key, path, status, gzip)
         if same is not None:
             return _Input(self._pieces(same), self._renewed(same, path, status, same.segments))
+        parse = _Parse(config, key, fmt, strict, progress)
         if gzip:
-            return self._gzip(source, path, status, config, key, strict, progress)
-        return self._grown(source, path, status, config, key, strict, progress)
+            return self._gzip(source, path, status, head, parse)
+        return self._grown(source, path, status, head, parse)
 
     def _grown(
-        self,
-        source: Source,
-        path: Path,
-        status: os.stat_result,
-        config: Config,
-        key: str,
-        strict: bool,
-        progress: Progress,
+        self, source: Source, path: Path, status: os.stat_result, head: bytes, parse: _Parse
     ) -> _Input:
         """A plain file: from the entry whose text it starts with (if any), plus the
         complete lines after it, plus (for this run only) a line still being written."""
+        config, key, fmt, strict, progress = parse
         size = status.st_size
         base = self._starting(key, path, status)
         known = base.text if base is not None else None
@@ -235,10 +246,6 @@ class InputCache:
         lines = LineCount(
             path, {} if known is None or known.lines is None else {start: known.lines}
         )
-        try:
-            fmt = source.format or format_of(source, read_at(path, 0, MAX_HEADER))
-        except InputError:
-            return self._plain(source, config, strict, progress)
         tabular = fmt in ("csv", "tsv")
         cut = (
             last_record_end(path, start, size, b'"')
@@ -247,7 +254,7 @@ class InputCache:
         )
         header = b""
         if tabular and (start or cut < size):
-            found = csv_header(read_at(path, 0, MAX_HEADER))
+            found = csv_header(head)
             if found is None:
                 return self._plain(source, config, strict, progress)
             header = found
@@ -286,26 +293,15 @@ class InputCache:
         return _Input(pieces, self._renewed(None, path, status, kept, key=key, text=text))
 
     def _gzip(
-        self,
-        source: Source,
-        path: Path,
-        status: os.stat_result,
-        config: Config,
-        key: str,
-        strict: bool,
-        progress: Progress,
+        self, source: Source, path: Path, status: os.stat_result, head: bytes, parse: _Parse
     ) -> _Input:
         """A gzip file: the rest of a cached plain file's text (rotated and compressed), or
         read whole."""
-        head = inflated_head(path)
-        for base in self._candidates(key, path, status, head):
+        config, key, fmt, strict, progress = parse
+        for base in self._candidates(key, path, status, inflated_head(path)):
             known = base.text
             if known is None or not self._usable(base):
                 continue
-            try:
-                fmt = source.format or format_of(source, head)
-            except InputError:
-                break
             header = csv_header(head) if fmt in ("csv", "tsv") else b""
             if header is None:
                 break
