@@ -33,6 +33,7 @@ SEGMENTS: Final = "segments"
 #: Written in the manifest; any other value is a foreign or future cache, not read.
 LAYOUT: Final = "botistat-cache/1"
 TEMPORARY: Final = ".tmp"
+CHECKSUM_CHUNK: Final = 8 << 20
 #: Segments (``<uuid>.parquet``), segments being written (``.part``), pieces being copied.
 OUR_NAMES: Final = re.compile(r"[0-9a-f]{32}\.parquet(\.part)?|piece-[a-z0-9_]+\.part")
 
@@ -55,16 +56,15 @@ class Segment:
 
     @classmethod
     def of(cls, path: Path, stats: PieceStats) -> Segment:
-        data = path.read_bytes()
-        return cls(path.name, len(data), crc32(data), stats)
+        size, crc = _checksum(path)
+        return cls(path.name, size, crc, stats)
 
     def intact(self, directory: Path) -> bool:
         """Whether the file is there, as written."""
         try:
-            data = (directory / self.file).read_bytes()
+            return _checksum(directory / self.file) == (self.bytes, self.crc)
         except OSError:
             return False
-        return len(data) == self.bytes and crc32(data) == self.crc
 
 
 @dataclass
@@ -290,6 +290,16 @@ def clear_cache(root: Path) -> int:
     with suppress(OSError):
         (root / SEGMENTS).rmdir()
     return freed
+
+
+def _checksum(path: Path) -> tuple[int, int]:
+    """A file's size and CRC-32, read a piece at a time (a segment may be large)."""
+    size = crc = 0
+    with path.open("rb") as handle:
+        while data := handle.read(CHECKSUM_CHUNK):
+            size += len(data)
+            crc = crc32(data, crc)
+    return size, crc
 
 
 def _int(value: Any) -> int:
