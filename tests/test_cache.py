@@ -484,3 +484,19 @@ def test_another_input_format_is_another_parse(tmp_path: Path) -> None:
         plain.stderr,
     )
     agrees([log], cache, "--input-format", "tsv")
+
+
+def test_a_file_grown_over_many_runs_keeps_few_segments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_text(conversation_lines(0, 20))
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(cache_inputs, "MAX_SEGMENTS", 3)
+    for run in range(7):
+        with log.open("a") as handle:
+            handle.write(conversation_lines(100 + run * 10, 10) + ("oops\n" if run % 3 else ""))
+        agrees([log], cache)
+        (entry,) = json.loads((cache / MANIFEST).read_text())["entries"]
+        assert len(entry["segments"]) <= 3
+    assert len(list((cache / SEGMENTS).iterdir())) <= 3

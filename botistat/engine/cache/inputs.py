@@ -37,12 +37,13 @@ from botistat.core.errors import InputError
 from botistat.core.schema import canonical_schema
 from botistat.engine.cache.pieces import (
     COLUMNS,
+    ROW_GROUP_ROWS,
     Parsed,
     csv_header,
     parse_source,
     text_source,
 )
-from botistat.engine.cache.stats import PieceStats, merged_stats
+from botistat.engine.cache.stats import PieceStats, merged_pieces, merged_stats
 from botistat.engine.cache.store import (
     SEGMENTS,
     CacheUnusableError,
@@ -81,6 +82,9 @@ if TYPE_CHECKING:
 
 #: Bytes a run may keep in the cache by default.
 DEFAULT_MAX_BYTES = 4 << 30
+#: Segments an entry holds at most: beyond, the ones after the first are merged into one
+#: (a log appended to between hourly runs would otherwise gain a segment an hour).
+MAX_SEGMENTS = 8
 Progress = Callable[[int], None] | None
 
 
@@ -287,6 +291,8 @@ class InputCache:
         ]
         if not cut:
             return _Input(pieces, None)
+        if len(kept) > MAX_SEGMENTS:
+            kept = [kept[0], self._merged(kept[1:])]
         # Lines up to the cut: known, or cheap to count from a known start (an append).
         counted = lines.before(cut) if lines.known(start) is not None and start else None
         text = Fingerprint.of(path, cut, lines.known(cut) or counted)
@@ -382,6 +388,20 @@ class InputCache:
             stats = parsed.stats.shifted(lines_before())
             piece, parsed = _Piece(piece.path, stats), Parsed(stats, parsed.error)
         return piece, parsed
+
+    def _merged(self, segments: list[Segment]) -> Segment:
+        """One segment holding ``segments``' records in order (what a file grown over many
+        runs would otherwise be scattered over), written for the next run."""
+        import polars as pl
+
+        into = new_segment_path(self.root)
+        temporary = into.with_name(into.name + ".part")
+        files = [self.root / SEGMENTS / segment.file for segment in segments]
+        pl.scan_parquet(files).sink_parquet(
+            temporary, compression="lz4", row_group_size=ROW_GROUP_ROWS
+        )
+        temporary.replace(into)
+        return Segment.of(into, merged_pieces([segment.stats for segment in segments]))
 
     def _scratch_path(self) -> Path:
         handle, name = tempfile.mkstemp(prefix="piece-", suffix=".part", dir=self.root / SEGMENTS)

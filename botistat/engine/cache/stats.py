@@ -136,3 +136,24 @@ def _text(value: Any) -> str:
 
 def _lines(items: Any) -> Lines:
     return tuple((_checked_count(line), _text(reason)) for line, reason in items)
+
+
+def merged_pieces(pieces: list[PieceStats]) -> PieceStats:
+    """The stats of consecutive pieces of one input taken as one piece (an input's examples
+    are its first few: the ones kept are enough)."""
+    counted = [piece.records for piece in pieces if piece.records is not None]
+    problems: dict[str, int] = {}
+    for piece in pieces:
+        for problem, count in piece.invalid_values:
+            problems[problem] = problems.get(problem, 0) + count
+    return PieceStats(
+        records=sum(counted) if counted else None,
+        shape=next((piece.shape for piece in pieces if piece.shape is not None), None),
+        ignored=sum(piece.ignored for piece in pieces),
+        skipped=sum(piece.skipped for piece in pieces),
+        examples=tuple(line for piece in pieces for line in piece.examples)[:MAX_EXAMPLES],
+        invalid_values=tuple(sorted(problems.items())),
+        invalid_examples=tuple(line for piece in pieces for line in piece.invalid_examples)[
+            :MAX_EXAMPLES
+        ],
+    )
