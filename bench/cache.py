@@ -34,9 +34,12 @@ FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv"}
 APPENDED = 0.01
 #: Records in the small file started by the rotation, as a share of all records.
 ROTATED_IN = 0.001
+#: Peak RssAnon of each run, in the order run.
+PEAKS: list[int] = []
 
 
 def run(logs: Path, cache: Path | None, since: str | None) -> tuple[float, bytes]:
+    """Seconds and output of one report; its peak private memory goes to ``PEAKS``."""
     command = [sys.executable, "-m", "botistat", "report", str(logs), "--format", "json"]
     if since is not None:
         command += ["--since", since]
@@ -47,6 +50,7 @@ def run(logs: Path, cache: Path | None, since: str | None) -> tuple[float, bytes
         raise SystemExit(f"{command} failed ({done.returncode}):\n{done.stderr.decode()[-2000:]}")
     if b"warning: cache" in done.stderr:
         raise SystemExit(f"{command} warned:\n{done.stderr.decode()[-2000:]}")
+    PEAKS.append(done.peak_rss_anon)
     return done.seconds, done.stdout
 
 
@@ -102,18 +106,20 @@ def main() -> None:
         shutil.copytree(dataset / FORMAT_DIRS[args.format], logs)
         size = sum(p.stat().st_size for p in logs.iterdir())
         growth = Growth(logs, args.format, args.records)
-        times: dict[str, list[float]] = {
-            name: [] for name in ("plain", "cold", "warm", "plain grown", "grown")
-        }
+        names = ("plain", "cold", "warm", "plain grown", "grown")
+        times: dict[str, list[float]] = {name: [] for name in names}
+        peaks: dict[str, list[int]] = {name: [] for name in names}
         for _ in range(args.repeat):
             cache = work / "cache"
             shutil.rmtree(cache, ignore_errors=True)
             seconds, plain = run(logs, None, args.since)
             times["plain"].append(seconds)
+            peaks["plain"].append(PEAKS[-1])
             for name in ("cold", "warm"):
                 seconds, cached = run(logs, cache, args.since)
                 assert cached == plain, f"{name}: the numbers differ from a plain run's"
                 times[name].append(seconds)
+                peaks[name].append(PEAKS[-1])
             grown_cache = work / "cache-grown"
             shutil.rmtree(grown_cache, ignore_errors=True)
             shutil.copytree(cache, grown_cache)
@@ -121,9 +127,11 @@ def main() -> None:
             try:
                 seconds, plain = run(logs, None, args.since)
                 times["plain grown"].append(seconds)
+                peaks["plain grown"].append(PEAKS[-1])
                 seconds, cached = run(logs, grown_cache, args.since)
                 assert cached == plain, "grown: the numbers differ from a plain run's"
                 times["grown"].append(seconds)
+                peaks["grown"].append(PEAKS[-1])
             finally:
                 growth.undo()
         load = os.getloadavg()
@@ -133,13 +141,16 @@ def main() -> None:
             f"{args.repeat} (min-max); load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
             "at the end\n"
         )
-        print("| run | seconds | ratio to plain |")
-        print("|---|---:|---:|")
+        print("| run | seconds | ratio to plain | peak RssAnon MiB |")
+        print("|---|---:|---:|---:|")
         for name, values in times.items():
             base = times["plain grown" if "grown" in name else "plain"]
             ratio = statistics.median(values) / statistics.median(base)
             spread = f"{min(values):.2f}-{max(values):.2f}"
-            print(f"| {name} | {statistics.median(values):.2f} ({spread}) | {ratio:.2f} |")
+            peak = max(peaks[name]) >> 20
+            print(
+                f"| {name} | {statistics.median(values):.2f} ({spread}) | {ratio:.2f} | {peak:,} |"
+            )
 
 
 if __name__ == "__main__":
