@@ -50,7 +50,7 @@ def agrees(paths: list[Path], cache: Path, *options: str) -> str:
 
 
 class Parses:
-    """Counts the bytes each cached run hands to the parser, by input name."""
+    """The bytes each cached run hands to the parser, by input name."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sizes: list[tuple[str, int]] = []
@@ -64,8 +64,9 @@ class Parses:
         monkeypatch.setattr(cache_inputs, "parse_source", counted)
 
     def take(self) -> list[tuple[str, int]]:
+        """By input name (inputs are parsed two at a time), in order within an input."""
         taken, self.sizes = self.sizes, []
-        return taken
+        return sorted(taken, key=lambda parsed: parsed[0])
 
 
 def record(second: int, role: str = "user", conversation: str = "c1", **extra: Any) -> str:

@@ -25,6 +25,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -85,6 +86,8 @@ DEFAULT_MAX_BYTES = 4 << 30
 #: Segments an entry holds at most: beyond, the ones after the first are merged into one
 #: (a log appended to between hourly runs would otherwise gain a segment an hour).
 MAX_SEGMENTS = 8
+#: Inputs parsed at once.
+CONCURRENT_INPUTS = 2
 Progress = Callable[[int], None] | None
 
 
@@ -192,13 +195,24 @@ class InputCache:
         inputs: list[tuple[str, list[PieceStats]]] = []
         paths: list[Path] = []
         failures: list[InputError] = []
-        for source in sources:
+        # Two inputs at a time: a file's last blocks drain from the parsing pipeline while
+        # the next file's first ones fill it (a plain run's pipeline runs across files).
+        # Results are taken in input order, so the first error raised is a plain run's.
+        with ThreadPoolExecutor(max_workers=CONCURRENT_INPUTS) as pool:
+            pending = [
+                pool.submit(self._input, source, config, key, strict, progress)
+                for source in sources
+            ]
             try:
-                found = self._input(source, config, key, strict, progress)
+                found_all = [job.result() for job in pending]
             except (OSError, pl.exceptions.PolarsError) as exc:
                 # A full disk, most likely (Polars tells a failed write in its own words).
                 reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
                 raise CacheUnusableError(f"cannot write to the cache: {reason}") from exc
+            finally:
+                for job in pending:
+                    job.cancel()
+        for source, found in zip(sources, found_all, strict=True):
             inputs.append((source.name, [piece.stats for piece in found.pieces]))
             paths += [piece.path for piece in found.pieces]
             if found.error is not None:
