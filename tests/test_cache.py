@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from botistat.cli.app import app
@@ -501,3 +503,45 @@ def test_a_file_grown_over_many_runs_keeps_few_segments(
         (entry,) = json.loads((cache / MANIFEST).read_text())["entries"]
         assert len(entry["segments"]) <= 3
     assert len(list((cache / SEGMENTS).iterdir())) <= 3
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(["append", "partial", "truncate", "rotate", "bad"]),
+            st.integers(min_value=1, max_value=25),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_any_history_of_a_log_agrees_with_plain_runs(events: list[tuple[str, int]]) -> None:
+    """Whatever happens to a log between runs (lines appended, a line left half-written,
+    truncation, rotation, malformed lines), every cached run equals a plain run."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        log = directory / "logs" / "app.jsonl"
+        log.parent.mkdir()
+        log.write_text(conversation_lines(0, 10))
+        cache = directory / "cache"
+        agrees([log.parent], cache)
+        second = 100
+        for kind, count in events:
+            second += count
+            if kind == "truncate":
+                log.write_text(conversation_lines(second, count))
+            elif kind == "rotate":
+                log.rename(log.with_name(f"app-{second}.jsonl"))
+                log.write_text(conversation_lines(second, count))
+            else:
+                text = conversation_lines(second, count)
+                if kind == "partial":
+                    text = text[: len(text) // 2]  # the rest comes with the next append
+                elif kind == "bad":
+                    text = "{oops\n" + text
+                with log.open("a") as handle:
+                    handle.write(text)
+            agrees([log.parent], cache)
