@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from botistat.core.config import ENGINES, Config, load_config, parse_config, validate_timezone
-from botistat.core.errors import ConfigError
+from botistat.core.errors import BotistatError, ConfigError
 from botistat.core.model import Comparison, InputSummary, Report
 from botistat.core.pricing import ModelPrice, PriceBook
 from botistat.core.schema import GROUP_KEYS
 from botistat.core.timerange import named_range, parse_span, parse_time, previous_period
 from botistat.engine.local import report_from_scan
+from botistat.ingest import Scan
 from botistat.ingest.sources import Source
 from botistat.report.options import ReportOptions, SpikeOptions
 
@@ -59,6 +60,10 @@ class ReportRequest:
     #: address (None: the config's, else a cluster of processes on this machine).
     engine: str | None = None
     scheduler: str | None = None
+    #: Keep what parsing gave here, and parse only what is new (None: the config's
+    #: ``cache.dir``, if any); ``no_cache``: neither.
+    cache: Path | None = None
+    no_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,10 +177,15 @@ def build_report(
 
 
 def make_report(
-    request: ReportRequest, settings: Config, progress: ProgressFactory | None = None
+    request: ReportRequest,
+    settings: Config,
+    progress: ProgressFactory | None = None,
+    warnings: list[str] | None = None,
 ) -> Report:
     """Read the inputs and build the report (and the previous period's, to compare);
-    ``progress`` shows the bytes read, then the analysis (the CLI's bar on a terminal)."""
+    ``progress`` shows the bytes read, then the analysis (the CLI's bar on a terminal).
+    What the user should know about the cache (damaged, not writable, not used) is appended
+    to ``warnings``."""
     from botistat.engine.memory import tune_allocators
     from botistat.engine.partition import default_memory_budget, parse_size, partitions_for
     from botistat.geo import open_country_source
@@ -219,25 +229,46 @@ def make_report(
     countries = open_country_source(request.geoip_db, settings.geoip_database)
     tune_allocators()
     shown = progress or (lambda _total: nullcontext(None))
-    with _engine(request, settings) as run:
+    notes = warnings if warnings is not None else []
+    on_cluster = (request.engine or settings.engine) != "local"
+    with (
+        _engine(request, settings) as run,
+        _Inputs(request, settings, sources, notes, cached=not on_cluster) as read,
+    ):
 
-        def report_for(options: ReportOptions, display: ReportProgress | None) -> Report:
-            return run(sources, settings, options, countries, prices, request.strict, display)
+        def reported(display: ReportProgress | None) -> Report:
+            report = run(read, options, countries, prices, display)
+            if request.period.compare:
+                assert since is not None and until is not None  # checked above
+                before, after = previous_period(since, until)
+                earlier = run(read, replace(options, since=before, until=after), countries, prices)
+                report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
+            if report.input.records == 0 and report.input.read and (since or until):
+                report = _with_read_span(report, sources, read)
+            return report
 
         with shown(sum(s.size or 0 for s in sources)) as display:
-            report = report_for(options, display)
-        if request.period.compare:
-            assert since is not None and until is not None  # checked above
-            before, after = previous_period(since, until)
-            earlier = report_for(replace(options, since=before, until=after), None)
-            report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
-    if report.input.records == 0 and report.input.read and (since or until):
-        report = _with_read_span(report, sources, settings)
+            try:
+                report = reported(display)
+            except Exception as exc:
+                # A segment damaged where no check looks (its size and checksum were right
+                # when read): whatever reading it raised, the report is made again without
+                # the cache.
+                if not read.from_cache or isinstance(exc, BotistatError):
+                    raise
+                reason = (
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                )
+                notes.append(
+                    f"cache {read.directory}: cannot read it ({reason}); reading without it"
+                )
+                read.from_cache = False
+                report = reported(None)
     return _with_preset(report, settings)
 
 
-#: Computes a report: sources, settings, options, countries, prices, strict, and the
-#: progress display (or None).
+#: Computes a report from a :data:`ScanReader`: options, countries, prices, and the progress
+#: display (or None).
 Engine = Callable[..., Report]
 
 
@@ -260,24 +291,22 @@ def _engine(request: ReportRequest, settings: Config) -> Iterator[Engine]:
     with dask_client(scheduler) as client:
 
         def on_cluster(
-            sources: list[Source],
-            settings: Config,
+            inputs: _Inputs,
             options: ReportOptions,
             countries: CountrySource,
             prices: PriceBook,
-            strict: bool,
-            display: ReportProgress | None,
+            display: ReportProgress | None = None,
         ) -> Report:
-            # The cluster's progress: each input's bytes once a worker has parsed it, then
-            # the partitions as their partials come back.
+            # The workers read the inputs. The progress: each input's bytes once a worker
+            # has parsed it, then the partitions as their partials come back.
             return report_on_cluster(
                 client,
-                sources,
-                settings,
+                inputs.sources,
+                inputs.settings,
                 options,
                 countries,
                 prices,
-                strict=strict,
+                strict=request.strict,
                 progress=display.read if display else None,
                 analysed=display.analysing if display else None,
             )
@@ -286,39 +315,111 @@ def _engine(request: ReportRequest, settings: Config) -> Iterator[Engine]:
 
 
 def _local_report(
-    sources: list[Source],
-    settings: Config,
+    read: ScanReader,
     options: ReportOptions,
     countries: CountrySource,
     prices: PriceBook,
-    strict: bool,
-    display: ReportProgress | None,
+    display: ReportProgress | None = None,
 ) -> Report:
-    from botistat.ingest import scan_sources
-
-    scan = scan_sources(
-        sources,
-        settings,
-        strict=strict,
-        progress=display.read if display else None,
-        read_all=(lambda: display.analysing(0, 1)) if display else None,
-    )
     return report_from_scan(
-        scan, options, countries, prices, display.analysing if display else None
+        read(display), options, countries, prices, display.analysing if display else None
     )
 
 
-def _with_read_span(report: Report, sources: list[Source], settings: Config) -> Report:
+#: A new pass over the inputs, shown on a progress display (or None).
+ScanReader = Callable[["ReportProgress | None"], Scan]
+
+
+class _Inputs:
+    """Scans the inputs (each call a new pass), through the cache when one is asked for and
+    usable (``from_cache``); a cache that cannot be used is a warning in ``notes``, and the
+    run goes on without it. A context manager: the cache is held (locked) inside."""
+
+    def __init__(
+        self,
+        request: ReportRequest,
+        settings: Config,
+        sources: list[Source],
+        notes: list[str],
+        *,
+        cached: bool = True,
+    ) -> None:
+        from botistat.engine.cache import DEFAULT_MAX_BYTES, InputCache
+        from botistat.engine.partition import parse_size
+
+        self._request, self.settings, self.sources = request, settings, sources
+        self._notes = notes
+        self.directory = None if request.no_cache else request.cache or settings.cache.dir
+        if self.directory is not None and not cached:
+            notes.append(
+                f"cache {self.directory}: not used on a Dask cluster (the workers read the inputs)"
+            )
+            self.directory = None
+        size = settings.cache.max_size
+        try:
+            max_bytes = parse_size(size) if size else DEFAULT_MAX_BYTES
+        except ConfigError:
+            raise ConfigError(
+                f"cannot read size {size!r}", "cache.max_size", "use a size such as 2G"
+            ) from None
+        self._cache = InputCache(self.directory, max_bytes) if self.directory else None
+        self._scan: Scan | None = None
+        self.from_cache = False
+
+    def __enter__(self) -> _Inputs:
+        from botistat.engine.cache import CacheUnusableError
+
+        if self._cache is not None:
+            try:
+                self._cache.__enter__()
+                self.from_cache = True
+            except CacheUnusableError as exc:
+                self._notes.append(f"cache {self.directory}: {exc}; reading without it")
+                self._cache = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._cache is not None:
+            self._cache.__exit__(None, None, None)
+            self._notes.extend(self._cache.warnings)
+
+    def __call__(self, display: ReportProgress | None = None) -> Scan:
+        from botistat.engine.cache import CacheUnusableError
+        from botistat.ingest import scan_sources
+
+        on_progress = display.read if display else None
+        if self.from_cache and self._cache is not None:
+            if self._scan is None:
+                try:
+                    self._scan = self._cache.scan(
+                        self.sources,
+                        self.settings,
+                        strict=self._request.strict,
+                        progress=on_progress,
+                    )
+                except CacheUnusableError as exc:
+                    self._notes.append(f"cache {self.directory}: {exc}; reading without it")
+                    self.from_cache = False
+            if self._scan is not None and self.from_cache:
+                return self._scan
+        return scan_sources(
+            self.sources,
+            self.settings,
+            strict=self._request.strict,
+            progress=on_progress,
+            read_all=(lambda: display.analysing(0, 1)) if display else None,
+        )
+
+
+def _with_read_span(report: Report, sources: list[Source], read: ScanReader) -> Report:
     """The report, saying when the records that the time range left out were: a second
     pass over the inputs, only when the range left nothing (standard input is gone by
     then: its records are only counted)."""
     import polars as pl
 
-    from botistat.ingest import scan_sources
-
     if any(source.is_stdin for source in sources):
         return report
-    times = scan_sources(sources, settings).frame.select(
+    times = read(None).frame.select(
         pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last")
     )
     first, last = times.collect().row(0)

@@ -23,6 +23,7 @@ SECTIONS = {
     "email": config.EMAIL_KEYS,
     "sources": config.SOURCE_KEYS,
     "prices": config.PRICE_KEYS,
+    "cache": config.CACHE_KEYS,
 }
 
 
@@ -35,7 +36,7 @@ def section(name: str) -> str:
 
 def test_every_section_is_handled() -> None:
     """Every top-level key that holds keys of its own is checked below."""
-    nested = {"fields", "roles", "geoip", "spikes", "email", "sources", "prices"}
+    nested = {"fields", "roles", "geoip", "spikes", "email", "sources", "prices", "cache"}
     assert nested <= set(config.TOP_LEVEL_KEYS)
     assert set(SECTIONS) == nested
 

@@ -527,3 +527,17 @@ def test_engine_dask_alone_starts_a_cluster_on_this_machine(tmp_path: Path) -> N
     assert on_cluster.returncode == 0, on_cluster.stderr
     assert on_cluster.stdout == local.stdout
     assert on_cluster.stderr == b"", on_cluster.stderr.decode()
+
+
+def test_a_cache_is_not_used_on_a_cluster_and_says_so(
+    cli: CliRunner, scheduler: str, dataset: Path, tmp_path: Path
+) -> None:
+    """The workers read the inputs themselves: a cache asked for is left alone, with a
+    warning, and the numbers are the cluster's (and one process's)."""
+    cache = tmp_path / "cache"
+    args = [str(dataset), "--format", "json", "--cache", str(cache)]
+    result = invoke(cli, "report", *args, "--engine", "dask", "--scheduler", scheduler)
+    assert result.exit_code == 0, result.stderr
+    assert "not used on a Dask cluster" in result.stderr
+    assert not cache.exists() or not any(cache.iterdir())
+    assert_same_sections(json.loads(result.stdout), report(cli, str(dataset)))

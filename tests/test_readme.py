@@ -85,6 +85,9 @@ EXAMPLES = {
     "botistat report logs/ --since 2026-11-01 --until 2026-11-08 --format markdown -o week.md": (
         Example(writes=("week.md",))
     ),
+    "botistat report logs/ --cache cache/ -o report.json": Example(writes=("report.json",)),
+    "botistat cache info cache/": Example(after_previous=True),
+    "botistat cache clear cache/": Example(after_previous=True),
     # The sample logs' error rate is 4.72%: the gate fails, as documented (exit 1).
     "botistat check logs/ -t 'errors.rate < 2%' -t 'response_ms.p95 < 3s'": Example(code=1),
     "botistat check logs/ --since 24h --by bot_id -t 'messages.failed <= 10' --junit checks.xml": (

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from botistat import __version__
+from botistat.cli import cache as cache_command
 from botistat.cli import check as check_command
 from botistat.cli import config as config_command
 from botistat.cli import email as email_command
@@ -70,6 +71,16 @@ for name, function in (
 ):
     app.command(name, cls=BotistatCommand, epilog=EXIT_CODES_HELP)(function)
 app.command("presets", cls=BotistatCommand)(inspect_command.presets)
+
+cache_app = typer.Typer(
+    cls=BotistatGroup,
+    help="What a --cache directory holds, and emptying it.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+cache_app.command("info", cls=BotistatCommand)(cache_command.info)
+cache_app.command("clear", cls=BotistatCommand)(cache_command.clear)
+app.add_typer(cache_app, name="cache")
 
 
 def main() -> None:

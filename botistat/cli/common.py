@@ -222,7 +222,12 @@ def run_report(request: ReportRequest, settings: Config) -> Report:
     (an empty input, skipped files and lines, implausible values) on stderr."""
     from botistat.api import make_report
 
-    report = make_report(request, settings, progress_bar)
+    notes: list[str] = []
+    try:
+        report = make_report(request, settings, progress_bar, notes)
+    finally:
+        for note in notes:
+            warn(note)
     summary = report.input
     warn_about_input(
         records=summary.records,

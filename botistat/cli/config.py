@@ -76,6 +76,20 @@ def config_lines(settings: Config) -> list[str]:
         ],
     )
     lines += _entry("prices", {model: dict(rates) for model, rates in settings.prices.items()})
+    cache = settings.cache
+    lines += [
+        "cache:",
+        *_indented(
+            _entry("dir", str(cache.dir))
+            if cache.dir is not None
+            else ["# dir: not set: report, check and email parse every input (--cache DIR)"]
+        ),
+        *_indented(
+            _entry("max_size", cache.max_size)
+            if cache.max_size
+            else _entry("max_size", "4G", "default")
+        ),
+    ]
     return lines
 
 

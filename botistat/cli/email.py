@@ -10,6 +10,7 @@ import typer
 
 from botistat.cli.common import fail, to_file, user_errors, warn
 from botistat.cli.options import (
+    CacheOption,
     CompareOption,
     ConfigOption,
     EngineOption,
@@ -17,6 +18,7 @@ from botistat.cli.options import (
     InputFormat,
     InputFormatOption,
     MemoryBudgetOption,
+    NoCacheOption,
     PartitionsOption,
     PresetOption,
     RangeOption,
@@ -95,6 +97,8 @@ def email(
     strict: StrictOption = False,
     geoip_db: GeoipOption = None,
     memory_budget: MemoryBudgetOption = None,
+    cache: CacheOption = None,
+    no_cache: NoCacheOption = False,
     partitions: PartitionsOption = None,
     engine: EngineOption = None,
     scheduler: SchedulerOption = None,
@@ -150,6 +154,8 @@ def email(
             strict=strict,
             geoip_db=geoip_db,
             memory_budget=memory_budget,
+            cache=cache,
+            no_cache=no_cache,
             partitions=partitions,
             engine=engine,
             scheduler=scheduler,

@@ -170,6 +170,24 @@ MinTokensOption = Annotated[
         show_default=False,
     ),
 ]
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        metavar="DIR",
+        help="Keep what parsing gave in DIR, and next time parse only what is new in the "
+        "inputs (appended lines, rotated files). Default: the config's cache.dir, if any.",
+        show_default=False,
+    ),
+]
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Parse every input, ignoring a cache the config names.",
+        show_default=False,
+    ),
+]
 RangeOption = Annotated[
     str | None,
     typer.Option(

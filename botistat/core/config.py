@@ -45,6 +45,7 @@ TOP_LEVEL_KEYS: Final = (
     "prices",
     "engine",
     "scheduler",
+    "cache",
 )
 #: Where a report is computed: in this process, or on a Dask cluster.
 ENGINES: Final = ("local", "dask")
@@ -75,6 +76,16 @@ SPIKE_KEYS: Final = (
     "cooldown",
 )
 GEOIP_KEYS: Final = ("database",)
+CACHE_KEYS: Final = ("dir", "max_size")
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """``cache:``: where ``report``, ``check`` and ``email`` keep what parsing gave."""
+
+    dir: Path | None = None
+    #: A size such as ``2G`` (read by the command); None: the default cap.
+    max_size: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,7 @@ class Config:
     #: One of :data:`ENGINES`; and the Dask scheduler's address (None: a local cluster).
     engine: str = "local"
     scheduler: str | None = None
+    cache: CacheConfig = CacheConfig()
     path: Path | None = None
     #: False when the config (or ``--preset``) says how to read the logs, ``--preset none``
     #: included: then no preset is chosen from the logs' shape.
@@ -318,6 +330,7 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
     scheduler = section.get("scheduler")
     if scheduler is not None and not isinstance(scheduler, str):
         raise ConfigError("scheduler must be an address such as tcp://10.0.0.5:8786", where)
+    cache = _cache_config(_mapping(section.get("cache", {}), "cache", where), where, path)
     email = _email_config(_mapping(section.get("email", {}), "email", where), where, path)
 
     return Config(
@@ -335,6 +348,7 @@ def parse_config(data: Any, path: Path | None = None, preset_name: str | None = 
         prices=prices,
         engine=engine,
         scheduler=scheduler,
+        cache=cache,
         path=path,
         auto_preset=not told,
     )
@@ -497,6 +511,22 @@ def _email_config(section: dict[str, Any], where: str, path: Path | None) -> Ema
         timeout=float(timeout),
         ca_file=location("ca_file"),
     )
+
+
+def _cache_config(section: dict[str, Any], where: str, path: Path | None) -> CacheConfig:
+    _reject_unknown(section, CACHE_KEYS, "cache.", where)
+    directory = None
+    if "dir" in section:
+        value = section["dir"]
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError("cache.dir must be a directory path", where)
+        directory = Path(value.strip()).expanduser()
+        if path is not None and not directory.is_absolute():
+            directory = path.parent / directory
+    max_size = section.get("max_size")
+    if max_size is not None and not isinstance(max_size, (str, int)):
+        raise ConfigError("cache.max_size must be a size such as 2G", where)
+    return CacheConfig(directory, None if max_size is None else str(max_size))
 
 
 def _spike_config(section: dict[str, Any], where: str) -> SpikeConfig:
