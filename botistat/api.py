@@ -13,26 +13,22 @@ lines, an empty input), for the caller to show.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
-from botistat.core.config import ENGINES, Config, load_config, parse_config, validate_timezone
+from botistat.core.config import Config, load_config, parse_config, validate_timezone
 from botistat.core.errors import BotistatError, ConfigError
 from botistat.core.model import Comparison, InputSummary, Report
 from botistat.core.pricing import ModelPrice, PriceBook
 from botistat.core.schema import GROUP_KEYS
 from botistat.core.timerange import named_range, parse_span, parse_time, previous_period
-from botistat.engine.local import report_from_scan
-from botistat.ingest import Scan
+from botistat.engine.runner import Inputs, engine_for
+from botistat.engine.runner import ReportProgress as ReportProgress  # part of the API
 from botistat.ingest.sources import Source
 from botistat.report.options import ReportOptions, SpikeOptions
-
-if TYPE_CHECKING:
-    from botistat.geo.sources import CountrySource
 
 
 @dataclass(frozen=True)
@@ -107,17 +103,6 @@ def spike_options(request: SpikeRequest, settings: Config, default_bucket: str) 
         min_ratio=pick(request.min_ratio, configured.min_ratio, defaults.min_ratio),
         min_tokens=pick(request.min_tokens, configured.min_tokens, defaults.min_tokens),
     )
-
-
-class ReportProgress(Protocol):
-    """What :func:`make_report` tells a progress display while it works."""
-
-    def read(self, nbytes: int) -> None:
-        """``nbytes`` more of the inputs were read."""
-
-    def analysing(self, done: int, total: int) -> None:
-        """The inputs are read; the records are being analysed: ``done`` of ``total`` pieces
-        (one piece when the records fit in memory, else one per partition)."""
 
 
 #: Given the total bytes to read, a context that yields a progress display (or None).
@@ -230,10 +215,15 @@ def make_report(
     tune_allocators()
     shown = progress or (lambda _total: nullcontext(None))
     notes = warnings if warnings is not None else []
-    on_cluster = (request.engine or settings.engine) != "local"
+    engine = request.engine or settings.engine
+    if engine == "local" and request.scheduler is not None:
+        raise ConfigError("--scheduler needs --engine dask", "--scheduler")
+    cache, max_bytes = _cache_asked(request, settings, notes, on_cluster=engine != "local")
     with (
-        _engine(request, settings) as run,
-        _Inputs(request, settings, sources, notes, cached=not on_cluster) as read,
+        engine_for(engine, request.scheduler or settings.scheduler, strict=request.strict) as run,
+        Inputs(
+            sources, settings, notes, strict=request.strict, directory=cache, max_bytes=max_bytes
+        ) as read,
     ):
 
         def reported(display: ReportProgress | None) -> Report:
@@ -241,7 +231,8 @@ def make_report(
             if request.period.compare:
                 assert since is not None and until is not None  # checked above
                 before, after = previous_period(since, until)
-                earlier = run(read, replace(options, since=before, until=after), countries, prices)
+                earlier_options = replace(options, since=before, until=after)
+                earlier = run(read, earlier_options, countries, prices, None)
                 report = replace(report, previous=Comparison(earlier.input, earlier.metrics))
             if report.input.records == 0 and report.input.read and (since or until):
                 report = _with_read_span(report, sources, read)
@@ -267,151 +258,26 @@ def make_report(
     return _with_preset(report, settings)
 
 
-#: Computes a report from a :data:`ScanReader`: options, countries, prices, and the progress
-#: display (or None).
-Engine = Callable[..., Report]
+def _cache_asked(
+    request: ReportRequest, settings: Config, notes: list[str], *, on_cluster: bool
+) -> tuple[Path | None, int | None]:
+    """The cache directory to use (None: none) and its size cap (None: the default)."""
+    from botistat.engine.partition import parse_size
 
-
-@contextmanager
-def _engine(request: ReportRequest, settings: Config) -> Iterator[Engine]:
-    """The engine asked for, ready to run (a Dask client connected for the whole command)."""
-    engine = request.engine or settings.engine
-    scheduler = request.scheduler or settings.scheduler
-    if engine not in ENGINES:
+    directory = None if request.no_cache else request.cache or settings.cache.dir
+    if directory is not None and on_cluster:
+        notes.append(f"cache {directory}: not used on a Dask cluster (the workers read the inputs)")
+        return None, None
+    size = settings.cache.max_size
+    try:
+        return directory, parse_size(size) if size else None
+    except ConfigError:
         raise ConfigError(
-            f"unknown engine {engine!r}", "--engine", f"choose one of: {', '.join(ENGINES)}"
-        )
-    if engine == "local":
-        if request.scheduler is not None:
-            raise ConfigError("--scheduler needs --engine dask", "--scheduler")
-        yield _local_report
-        return
-    from botistat.engine.cluster import dask_client, report_on_cluster
-
-    with dask_client(scheduler) as client:
-
-        def on_cluster(
-            inputs: _Inputs,
-            options: ReportOptions,
-            countries: CountrySource,
-            prices: PriceBook,
-            display: ReportProgress | None = None,
-        ) -> Report:
-            # The workers read the inputs. The progress: each input's bytes once a worker
-            # has parsed it, then the partitions as their partials come back.
-            return report_on_cluster(
-                client,
-                inputs.sources,
-                inputs.settings,
-                options,
-                countries,
-                prices,
-                strict=request.strict,
-                progress=display.read if display else None,
-                analysed=display.analysing if display else None,
-            )
-
-        yield on_cluster
+            f"cannot read size {size!r}", "cache.max_size", "use a size such as 2G"
+        ) from None
 
 
-def _local_report(
-    read: ScanReader,
-    options: ReportOptions,
-    countries: CountrySource,
-    prices: PriceBook,
-    display: ReportProgress | None = None,
-) -> Report:
-    return report_from_scan(
-        read(display), options, countries, prices, display.analysing if display else None
-    )
-
-
-#: A new pass over the inputs, shown on a progress display (or None).
-ScanReader = Callable[["ReportProgress | None"], Scan]
-
-
-class _Inputs:
-    """Scans the inputs (each call a new pass), through the cache when one is asked for and
-    usable (``from_cache``); a cache that cannot be used is a warning in ``notes``, and the
-    run goes on without it. A context manager: the cache is held (locked) inside."""
-
-    def __init__(
-        self,
-        request: ReportRequest,
-        settings: Config,
-        sources: list[Source],
-        notes: list[str],
-        *,
-        cached: bool = True,
-    ) -> None:
-        from botistat.engine.cache import DEFAULT_MAX_BYTES, InputCache
-        from botistat.engine.partition import parse_size
-
-        self._request, self.settings, self.sources = request, settings, sources
-        self._notes = notes
-        self.directory = None if request.no_cache else request.cache or settings.cache.dir
-        if self.directory is not None and not cached:
-            notes.append(
-                f"cache {self.directory}: not used on a Dask cluster (the workers read the inputs)"
-            )
-            self.directory = None
-        size = settings.cache.max_size
-        try:
-            max_bytes = parse_size(size) if size else DEFAULT_MAX_BYTES
-        except ConfigError:
-            raise ConfigError(
-                f"cannot read size {size!r}", "cache.max_size", "use a size such as 2G"
-            ) from None
-        self._cache = InputCache(self.directory, max_bytes) if self.directory else None
-        self._scan: Scan | None = None
-        self.from_cache = False
-
-    def __enter__(self) -> _Inputs:
-        from botistat.engine.cache import CacheUnusableError
-
-        if self._cache is not None:
-            try:
-                self._cache.__enter__()
-                self.from_cache = True
-            except CacheUnusableError as exc:
-                self._notes.append(f"cache {self.directory}: {exc}; reading without it")
-                self._cache = None
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._cache is not None:
-            self._cache.__exit__(None, None, None)
-            self._notes.extend(self._cache.warnings)
-
-    def __call__(self, display: ReportProgress | None = None) -> Scan:
-        from botistat.engine.cache import CacheUnusableError
-        from botistat.ingest import scan_sources
-
-        on_progress = display.read if display else None
-        if self.from_cache and self._cache is not None:
-            if self._scan is None:
-                try:
-                    self._scan = self._cache.scan(
-                        self.sources,
-                        self.settings,
-                        strict=self._request.strict,
-                        progress=on_progress,
-                    )
-                except CacheUnusableError as exc:
-                    self._notes.append(f"cache {self.directory}: {exc}; reading without it")
-                    self.from_cache = False
-            if self._scan is not None and self.from_cache:
-                return self._scan
-        return scan_sources(
-            self.sources,
-            self.settings,
-            strict=self._request.strict,
-            progress=on_progress,
-            read_all=(lambda: display.analysing(0, 1)) if display else None,
-        )
-
-
-def _with_read_span(report: Report, sources: list[Source], read: ScanReader) -> Report:
+def _with_read_span(report: Report, sources: list[Source], read: Inputs) -> Report:
     """The report, saying when the records that the time range left out were: a second
     pass over the inputs, only when the range left nothing (standard input is gone by
     then: its records are only counted)."""
@@ -419,7 +285,7 @@ def _with_read_span(report: Report, sources: list[Source], read: ScanReader) -> 
 
     if any(source.is_stdin for source in sources):
         return report
-    times = read(None).frame.select(
+    times = read.scan().frame.select(
         pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last")
     )
     first, last = times.collect().row(0)
