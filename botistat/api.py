@@ -127,6 +127,9 @@ def build_report(
     geoip_db: str | os.PathLike[str] | None = None,
     memory_budget: str | None = None,
     bucket: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> Report:
     """Read the logs at ``paths`` (files, directories, globs, ``-`` for stdin) and return the
     :class:`~botistat.core.model.Report`.
@@ -139,10 +142,16 @@ def build_report(
     ``report.top_usage`` lists, those with the most tokens. When neither ``config`` nor
     ``preset`` says how to read the logs, a known format is recognised from the first records
     of the first input and its preset used (``report.input.preset``,
-    ``report.input.preset_detected_from``); ``preset="none"`` turns that off. Raises
+    ``report.input.preset_detected_from``); ``preset="none"`` turns that off. ``cache`` is a
+    directory where what parsing gave is kept, so that the next call parses only what is new
+    (the config's ``cache.dir`` when None); ``engine="dask"`` computes the report on the Dask
+    cluster at ``scheduler`` (None: worker processes on this machine). What a caller should
+    know about the cache (damaged, not writable) is issued as a :class:`UserWarning`. Raises
     :class:`~botistat.core.errors.BotistatError` for anything the caller can fix (a bad path,
     a bad option, malformed input with ``strict``).
     """
+    import warnings
+
     settings = _settings(config, preset)
     request = ReportRequest(
         paths=[os.fspath(p) for p in paths],
@@ -157,8 +166,15 @@ def build_report(
         memory_budget=memory_budget,
         spikes=SpikeRequest(bucket=bucket),
         period=PeriodRequest(range=range, tz=tz, compare=compare),
+        engine=engine,
+        scheduler=scheduler,
+        cache=Path(cache) if cache is not None else None,
     )
-    return make_report(request, settings)
+    notes: list[str] = []
+    report = make_report(request, settings, warnings=notes)
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return report
 
 
 def make_report(

@@ -52,3 +52,20 @@ def test_user_errors_are_raised_not_printed() -> None:
 def test_unknown_attribute() -> None:
     with pytest.raises(AttributeError):
         _ = botistat.no_such_thing  # type: ignore[attr-defined]
+
+
+def test_build_report_through_a_cache(tmp_path: Path) -> None:
+    """A cache kept by the library gives the plain numbers, cold and warm; one that cannot
+    be used is a warning, never a wrong number."""
+    sample = ROOT / "sample_logs"
+    plain = botistat.report_document(botistat.build_report([sample]))
+    cache = tmp_path / "cache"
+    for _ in ("cold", "warm"):
+        cached = botistat.build_report([sample], cache=cache)
+        assert botistat.report_document(cached) == plain
+    assert any(cache.iterdir())
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    with pytest.warns(UserWarning, match="cache"):
+        unusable = botistat.build_report([sample], cache=blocked)
+    assert botistat.report_document(unusable) == plain
