@@ -217,3 +217,17 @@ def run_example(
         timeout=120,
         check=False,
     )
+
+
+def test_readme_python_examples_run(tmp_path: Path) -> None:
+    """Each ``python`` block of the README runs as written, from the checkout, and prints."""
+    blocks = re.findall(r"```python\n(.*?)\n```", README, re.DOTALL)
+    assert blocks, "README has no python example"
+    for block in blocks:
+        script = tmp_path / "example.py"
+        script.write_text(block + "\n")
+        result = subprocess.run(
+            [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip(), block
