@@ -149,7 +149,7 @@ class _Reader:
             while pending:
                 yield from self._complete(pending.popleft())
         if self._failures and not self._stats.read_any():
-            raise self._no_records()
+            raise no_records_error(self._failures, len(self._sources))
         if self._read_all is not None:
             self._read_all()
 
@@ -220,17 +220,19 @@ class _Reader:
         self._failures.append(error)
         self._stats.skip_file(name, file_skip_reason(error, job.source), forget=forget)
 
-    def _no_records(self) -> InputError:
-        first = self._failures[0]
-        if len(self._sources) == 1:
-            return first
-        skipped = len(self._failures)
-        return InputError(
-            f"no records in any input ({skipped} of {len(self._sources)} skipped); first "
-            f"skipped: {file_skip_reason(first)}",
-            first.where,
-            first.hint,
-        )
+
+def no_records_error(failures: list[InputError], inputs: int) -> InputError:
+    """The error of a run in which no input gave a record (``failures``: why each input
+    was skipped, in input order)."""
+    first = failures[0]
+    if inputs == 1:
+        return first
+    return InputError(
+        f"no records in any input ({len(failures)} of {inputs} skipped); first "
+        f"skipped: {file_skip_reason(first)}",
+        first.where,
+        first.hint,
+    )
 
 
 def file_skip_reason(error: InputError, source: Source | None = None) -> str:

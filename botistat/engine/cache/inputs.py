@@ -75,7 +75,7 @@ from botistat.engine.cache.text import (
 from botistat.ingest import Scan, Source
 from botistat.ingest.blocks import peek_head
 from botistat.ingest.decoder import format_of
-from botistat.ingest.scan import constant_columns, file_skip_reason
+from botistat.ingest.scan import constant_columns, no_records_error
 from botistat.ingest.sources import Format
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ class InputCache:
                 self._kept.append(found.entry)
         stats = merged_stats(inputs)
         if failures and not stats.read_any():
-            raise _no_records(failures, len(sources))
+            raise no_records_error(failures, len(sources))
         schema = canonical_schema()
         frame = pl.scan_parquet(paths) if paths else pl.LazyFrame(schema=schema)
         return Scan(frame.select(COLUMNS), stats, constant_columns(sources, config))
@@ -542,19 +542,6 @@ class InputCache:
         evict(manifest, self.max_bytes)
         write_manifest(self.root, manifest)
         sweep(self.root, manifest)
-
-
-def _no_records(failures: list[InputError], inputs: int) -> InputError:
-    """The error of a plain run in which no input gave a record."""
-    first = failures[0]
-    if inputs == 1:
-        return first
-    return InputError(
-        f"no records in any input ({len(failures)} of {inputs} skipped); first "
-        f"skipped: {file_skip_reason(first)}",
-        first.where,
-        first.hint,
-    )
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "CacheUnusableError", "InputCache", "parse_key"]
