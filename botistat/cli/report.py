@@ -74,6 +74,7 @@ def report(
         int,
         typer.Option(
             "--top-usage",
+            metavar="N",
             min=0,
             help="How many conversations, users and models to list by tokens (0: none).",
         ),
