@@ -43,6 +43,16 @@ def test_help_has_no_type_metavars_and_cuts_nothing(command: str, columns: int) 
     assert all(len(line) <= columns for line in text.splitlines())
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_no_metavar_is_a_parameter_name(command: str) -> None:
+    """Typer's default metavar is the parameter's name in capitals (``TOP_USAGE``): every
+    option says what it takes instead (N, FILE, DURATION...)."""
+    options = re.findall(
+        r"│ (--[\w-]+)(?: +-\w)? +([A-Z][A-Z_]*_[A-Z_]+)\b", help_text(command, 120)
+    )
+    assert not options, options
+
+
 def test_flags_have_no_metavar_and_options_the_readme_one() -> None:
     text = help_text("report", 120)
     assert re.search(r"│ --strict +Fail \(exit 2\)", text)  # the help follows the flag at once
