@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from botistat.core.config import Config
 from botistat.core.errors import InputError
 from botistat.core.schema import canonical_schema
+from botistat.engine.cache.matching import EntryIndex
 from botistat.engine.cache.pieces import (
     COLUMNS,
     ROW_GROUP_ROWS,
@@ -59,18 +60,15 @@ from botistat.engine.cache.store import (
     write_manifest,
 )
 from botistat.engine.cache.text import (
-    FINGERPRINT_BYTES,
     Fingerprint,
     LineCount,
     chunks,
     compressed_identity,
-    digest,
     inflate_rest,
     inflated_head,
     is_gzip,
     last_line_end,
     last_record_end,
-    read_at,
 )
 from botistat.ingest import Scan, Source
 from botistat.ingest.blocks import peek_head
@@ -153,7 +151,7 @@ class InputCache:
     _kept: list[Entry] = field(default_factory=list)
     _used: list[Entry] = field(default_factory=list)
     _transient: list[Path] = field(default_factory=list)
-    _checked: dict[str, bool] = field(default_factory=dict)
+    _entries: EntryIndex = field(init=False)
     _lock: AbstractContextManager[None] | None = None
 
     def __enter__(self) -> InputCache:
@@ -163,6 +161,7 @@ class InputCache:
         if warning:
             self.warnings.append(f"cache {self.root}: {warning}")
         self._loaded = manifest.entries
+        self._entries = EntryIndex(self.root, self._loaded, self.warnings)
         with suppress(OSError):  # another run's leftovers: swept next time
             sweep(self.root, manifest)
         return self
@@ -243,7 +242,7 @@ class InputCache:
         except (OSError, InputError):  # the plain reader tells why
             return self._plain(source, config, strict, progress)
         key = f"{key}:{fmt}"
-        same = self._unchanged(key, path, status, gzip)
+        same = self._entries.unchanged(key, path, status, gzip)
         if same is not None:
             return _Input(self._pieces(same), self._renewed(same, path, status, same.segments))
         parse = _Parse(config, key, fmt, strict, progress)
@@ -258,7 +257,7 @@ class InputCache:
         complete lines after it, plus (for this run only) a line still being written."""
         config, key, fmt, strict, progress = parse
         size = status.st_size
-        base = self._starting(key, path, status)
+        base = self._entries.starting(key, path, status)
         known = base.text if base is not None else None
         start = known.offset if known is not None else 0
         lines = LineCount(
@@ -318,9 +317,9 @@ class InputCache:
         """A gzip file: the rest of a cached plain file's text (rotated and compressed), or
         read whole."""
         config, key, fmt, strict, progress = parse
-        for base in self._candidates(key, path, status, inflated_head(path)):
+        for base in self._entries.candidates(key, path, status, inflated_head(path)):
             known = base.text
-            if known is None or not self._usable(base):
+            if known is None or not self._entries.usable(base):
                 continue
             header = csv_header(head) if fmt in ("csv", "tsv") else b""
             if header is None:
@@ -426,80 +425,6 @@ class InputCache:
     def _forget(self, pieces: list[_Piece]) -> None:
         for piece in pieces:
             piece.path.unlink(missing_ok=True)
-
-    # -- entries ----------------------------------------------------------------------------
-    def _candidates(self, key: str, path: Path, status: os.stat_result, head: bytes) -> list[Entry]:
-        """The entries of plain text of this key whose first bytes are ``head``'s (the
-        file's own first bytes, inflated for a gzip file), the likeliest first: the same
-        path, the same file under another name, then any. Their segments are not checked
-        yet: only the one chosen is read."""
-        name = str(path.absolute())
-        digests: dict[int, str] = {}
-
-        def head_matches(known: Fingerprint) -> bool:
-            length = min(known.offset, FINGERPRINT_BYTES)
-            if length not in digests:
-                digests[length] = digest(head[:length]) if len(head) >= length else ""
-            return digests[length] == known.head
-
-        def rank(entry: Entry) -> int:
-            same_file = (entry.device, entry.inode) == (status.st_dev, status.st_ino)
-            return 0 if entry.path == name else 1 if same_file else 2
-
-        found = [
-            entry
-            for entry in self._loaded
-            if entry.key == key and entry.text is not None and head_matches(entry.text)
-        ]
-        return sorted(found, key=rank)
-
-    def _unchanged(self, key: str, path: Path, status: os.stat_result, gzip: bool) -> Entry | None:
-        name = str(path.absolute())
-        for entry in self._loaded:
-            if (
-                entry.key == key
-                and entry.path == name
-                and entry.gzip == gzip
-                and (entry.device, entry.inode) == (status.st_dev, status.st_ino)
-                and (entry.size, entry.mtime_ns) == (status.st_size, status.st_mtime_ns)
-                and self._same_content(entry, path, status)
-                and self._usable(entry)
-            ):
-                return entry
-        return None
-
-    def _same_content(self, entry: Entry, path: Path, status: os.stat_result) -> bool:
-        if entry.gzip:
-            return entry.compressed == compressed_identity(path, status.st_size)
-        return (
-            entry.text is not None
-            and entry.text.offset == status.st_size
-            and entry.text.starts(path, status.st_size)
-        )
-
-    def _starting(self, key: str, path: Path, status: os.stat_result) -> Entry | None:
-        """The entry of a plain file whose text this plain file starts with."""
-        head = read_at(path, 0, FINGERPRINT_BYTES)
-        for entry in self._candidates(key, path, status, head):
-            assert entry.text is not None  # a candidate is an entry of plain text
-            if entry.text.starts(path, status.st_size) and self._usable(entry):
-                return entry
-        return None
-
-    def _usable(self, entry: Entry) -> bool:
-        """Whether every segment of ``entry`` is there, whole (a damaged one is told once,
-        and the input read again)."""
-        for segment in entry.segments:
-            if segment.file not in self._checked:
-                self._checked[segment.file] = segment.intact(self.root / SEGMENTS)
-                if not self._checked[segment.file]:
-                    self.warnings.append(
-                        f"cache {self.root}: segment {segment.file} is damaged or missing: "
-                        f"{entry.path} is read again"
-                    )
-            if not self._checked[segment.file]:
-                return False
-        return True
 
     def _pieces(self, entry: Entry) -> list[_Piece]:
         self._used.append(entry)
