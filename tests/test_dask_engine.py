@@ -541,3 +541,29 @@ def test_a_cache_is_not_used_on_a_cluster_and_says_so(
     assert "not used on a Dask cluster" in result.stderr
     assert not cache.exists() or not any(cache.iterdir())
     assert_same_sections(json.loads(result.stdout), report(cli, str(dataset)))
+
+
+def test_task_counts_follow_the_cluster_not_the_client() -> None:
+    """At scale the tasks stay few: ranges grow past 128 MiB to about four a worker thread,
+    and partitions are sized by a worker thread's memory (the local rule: an eighth of it
+    in columns), at least two a thread; without a memory limit the client's count stands."""
+    from botistat.engine.cluster import cluster_partitions
+    from botistat.engine.partition import estimated_frame_bytes
+    from botistat.engine.ranges import PIECE_BYTES, piece_bytes
+    from botistat.ingest import Source
+
+    terabyte = 10**12
+    assert piece_bytes(terabyte, 100) == terabyte // 400  # 400 parse tasks
+    assert piece_bytes(300 << 20, 2) == PIECE_BYTES  # small inputs: the reader's ranges
+    logs = [
+        Source(name=f"part-{k}.jsonl", path=None, format="jsonl", gzip=False, size=terabyte // 10)
+        for k in range(10)
+    ]
+    columns = estimated_frame_bytes(logs)
+    assert columns is not None
+    workers = [(8 << 30, 1)] * 100  # 100 workers of 8 GiB, a thread each
+    partitions = cluster_partitions(logs, 3726, workers)
+    assert partitions == -(-columns // (1 << 30))  # 1 GiB of columns each
+    assert 400 * partitions < 10**6  # piece tasks: hundreds of thousands, not 28 million
+    assert cluster_partitions(logs[:1], 0, [(0, 4)]) == 8  # no memory limit: 2 a thread
+    assert cluster_partitions(logs, 3726, [(0, 4)]) == 3726

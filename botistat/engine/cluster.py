@@ -44,8 +44,8 @@ from botistat.engine.local import (
     metric_columns,
     partition_partials,
 )
-from botistat.engine.partition import HASH_SEED, PARTITION_COLUMN
-from botistat.engine.ranges import byte_ranges, reader_block_size
+from botistat.engine.partition import HASH_SEED, PARTITION_COLUMN, partitions_for
+from botistat.engine.ranges import byte_ranges, piece_bytes, reader_block_size
 from botistat.engine.scratch import scratch_directory
 from botistat.geo.lookup import lookup_table
 from botistat.geo.sources import CountrySource, RegistrySource
@@ -230,7 +230,8 @@ def report_on_cluster(
         if name in columns
     }
     read = [name for name in columns if name not in constants]
-    partitions = max(options.partitions, PARTITIONS_PER_THREAD * _threads(client))
+    workers = _workers(client)
+    partitions = cluster_partitions(sources, options.partitions, workers)
     run = uuid.uuid4().hex[:12]
 
     parse = partial(
@@ -242,7 +243,9 @@ def report_on_cluster(
         strict=strict,
         block_size=reader_block_size(),
     )
-    parsed, summaries = _parse_inputs(client, sources, parse, run, progress)
+    threads = sum(nthreads for _, nthreads in workers)
+    piece = piece_bytes(sum(source.size or 0 for source in sources), threads)
+    parsed, summaries = _parse_inputs(client, sources, parse, run, progress, piece)
     stats = _merged_stats(summaries, len(sources), strict)
     table = lookup_table(pl.concat([each.addresses for each in summaries]).lazy(), source).collect()
     shared_table = client.scatter(table, broadcast=True)
@@ -294,6 +297,7 @@ def _parse_inputs(
     parse: Callable[[Source], Parsed],
     run: str,
     progress: Callable[[int], None] | None,
+    piece: int,
 ) -> tuple[list[Future[Parsed]], list[Parsed]]:
     """A parse task for each input, or for each byte range of a large one; their futures
     and their summaries, in input order.
@@ -303,7 +307,9 @@ def _parse_inputs(
     skipped after a bad block): that file is then parsed again whole, and its ranges
     dropped, so that it is skipped (or fails) as the single-process scan would.
     """
-    plan = [(index, piece) for index, source in enumerate(sources) for piece in byte_ranges(source)]
+    plan = [
+        (index, part) for index, source in enumerate(sources) for part in byte_ranges(source, piece)
+    ]
 
     from distributed import as_completed
 
@@ -351,9 +357,32 @@ def _parse_inputs(
     return kept_futures, kept_summaries
 
 
-def _threads(client: Client) -> int:
+def _workers(client: Client) -> list[tuple[int, int]]:
+    """Each worker's memory limit in bytes (0: none) and threads."""
     workers = client.scheduler_info().get("workers", {})
-    return max(1, sum(int(worker.get("nthreads", 1)) for worker in workers.values()))
+    return [
+        (int(worker.get("memory_limit") or 0), int(worker.get("nthreads", 1)))
+        for worker in workers.values()
+    ]
+
+
+def cluster_partitions(
+    sources: list[Source], client_partitions: int, workers: list[tuple[int, int]]
+) -> int:
+    """How many partitions a report on the cluster splits the records into.
+
+    Partitions are analysed by the workers, so their size follows a worker thread's share of
+    its memory (the local engine's rule, :func:`~botistat.engine.partition.partitions_for`,
+    with that share as the budget), not the client's budget; and there are at least
+    :data:`PARTITIONS_PER_THREAD` a thread, to keep every thread busy. Workers without a
+    memory limit: the client's count (``client_partitions``) stands in.
+    """
+    threads = max(1, sum(nthreads for _, nthreads in workers))
+    least = PARTITIONS_PER_THREAD * threads
+    shares = [limit // nthreads for limit, nthreads in workers if limit and nthreads]
+    if not shares:
+        return max(client_partitions, least)
+    return max(least, partitions_for(sources, min(shares)))
 
 
 def _merged_stats(summaries: list[Parsed], inputs: int, strict: bool) -> IngestStats:

@@ -14,29 +14,41 @@ from typing import BinaryIO, Final
 from botistat.ingest import Source
 from botistat.ingest.blocks import UTF8_BOM
 
-#: Plain JSON Lines files larger than this are parsed in byte ranges of about this size, by
-#: several workers (each range is a few of the reader's 16 MiB blocks).
+#: Plain JSON Lines files larger than this are parsed in byte ranges of at least about this
+#: size, by several workers (each range is a few of the reader's 16 MiB blocks).
 PIECE_BYTES: Final = 128 << 20
+#: Ranges per worker thread to aim for: a few each, so that a slow one does not hold up the
+#: rest, and not more: each range is a task, and each task one piece per partition.
+PIECES_PER_THREAD: Final = 4
 LINE_SEARCH_BYTES: Final = 64 << 10
 
 
-def byte_ranges(source: Source) -> list[Source]:
-    """``source`` in byte ranges of about :data:`PIECE_BYTES`, when it is a plain JSON Lines
-    file larger than that; else ``[source]``. Gzip files cannot be entered midway, nor CSV
-    files cut without reading from their start (a quoted field may hold a newline): they
-    stay whole, as do URLs.
+def piece_bytes(total_bytes: int, threads: int) -> int:
+    """The size of the byte ranges for inputs of ``total_bytes`` on ``threads`` worker
+    threads: :data:`PIECE_BYTES`, or larger when that would make more than
+    :data:`PIECES_PER_THREAD` ranges a thread (1 TB on 100 threads: 2.5 GB ranges, 400
+    tasks rather than 7,450)."""
+    return max(PIECE_BYTES, total_bytes // (PIECES_PER_THREAD * max(1, threads)))
+
+
+def byte_ranges(source: Source, size_of_piece: int | None = None) -> list[Source]:
+    """``source`` in byte ranges of about ``size_of_piece`` (default :data:`PIECE_BYTES`),
+    when it is a plain JSON Lines file larger than that; else ``[source]``. Gzip files
+    cannot be entered midway, nor CSV files cut without reading from their start (a quoted
+    field may hold a newline): they stay whole, as do URLs.
     """
+    piece = size_of_piece or PIECE_BYTES
     size = source.size or 0
     if (
         source.path is None
         or source.gzip is not False
         or source.format != "jsonl"
         or source.limit is not None
-        or size <= PIECE_BYTES
+        or size <= piece
     ):
         return [source]
     block_size = reader_block_size()
-    per_piece = max(1, PIECE_BYTES // block_size)
+    per_piece = max(1, piece // block_size)
     try:
         with source.path.open("rb") as handle:
             ends = list(_block_ends(handle, size, block_size))
