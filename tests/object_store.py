@@ -60,3 +60,56 @@ def upload(env: dict[str, str], directory: Path, bucket: str, prefix: str) -> st
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         client.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(directory)}")
     return f"s3://{bucket}/{prefix}"
+
+
+@contextmanager
+def gcs_server(logs: Path) -> Iterator[dict[str, str]]:
+    """A Google Cloud Storage emulator (gcp-storage-emulator) on a free port; yields the
+    environment that points gcsfs at it. gcsfs's newer bucket-type probe (zonal and
+    hierarchical buckets, over gRPC) is turned off: the emulator speaks only JSON over HTTP,
+    and each probe would wait a minute for it."""
+    import socket
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gcp-storage-emulator")),
+            "start",
+            "--port",
+            str(port),
+            "-H",
+            "127.0.0.1",
+            "--in-memory",
+            "--quiet",
+        ],
+        stdout=(logs / "gcs.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield {
+            "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}",
+            "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def upload_gcs(env: dict[str, str], directory: Path, bucket: str, prefix: str) -> str:
+    """Copy the files under ``directory`` to ``gs://bucket/prefix/``; returns that URL."""
+    import gcsfs
+
+    storage = gcsfs.GCSFileSystem(token="anon", endpoint_url=env["STORAGE_EMULATOR_HOST"])
+    storage.mkdir(bucket)
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        storage.put_file(str(path), f"{bucket}/{prefix}/{path.relative_to(directory)}")
+    return f"gs://{bucket}/{prefix}"

@@ -1,5 +1,6 @@
-"""Inputs named by URL: an ``s3://`` copy of a directory, on a local S3 server (moto's), or
-the directory served over HTTP, reports what the directory does."""
+"""Inputs named by URL: an ``s3://`` copy of a directory, on a local S3 server (moto's), a
+``gs://`` copy on a local Cloud Storage emulator, or the directory served over HTTP, reports
+what the directory does."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import invoke
 from tests.datasets import write_dataset
-from tests.object_store import s3_server, upload
+from tests.object_store import gcs_server, s3_server, upload, upload_gcs
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +137,37 @@ def test_an_http_directory_listing_reads_as_the_directory(
     code, over_http, warned = report(cli, f"{web_server}/")
     assert code == 0, warned
     assert json.loads(over_http.replace(web_server, str(directory))) == json.loads(on_disk)
+
+
+@pytest.fixture(scope="module")
+def gcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    import os
+
+    with gcs_server(tmp_path_factory.mktemp("gcs")) as env:
+        # Read when gcsfs is first imported, and by each filesystem it makes.
+        before = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:
+            yield env
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def test_a_gs_prefix_and_glob_report_what_the_directory_does(
+    cli: CliRunner, gcs: dict[str, str], tmp_path: Path
+) -> None:
+    directory = tmp_path / "logs"
+    directory.mkdir()
+    write_dataset(random.Random(7), directory, 80, nested=False)
+    url = upload_gcs(gcs, directory, "botistat-logs", "2026/11")
+    for local, remote in ((str(directory), f"{url}/"), (f"{directory}/*.csv*", f"{url}/*.csv*")):
+        code, on_disk, warned = report(cli, local)
+        assert code == 0
+        code, from_gcs, warned_gcs = report(cli, remote)
+        assert code == 0, warned_gcs
+        assert json.loads(from_gcs.replace(url, str(directory))) == json.loads(on_disk)
+        assert warned_gcs.replace(url, str(directory)) == warned
