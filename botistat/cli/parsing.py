@@ -29,54 +29,38 @@ from botistat.core.errors import BotistatError, ConfigError
 COMPLETION_OPTIONS: Final = frozenset({"install_completion", "show_completion"})
 
 
-class BotistatCommand(TyperCommand):
+class _BotistatStyle:
+    """Help reflowed and tidied, usage errors as one line: what a command and the group
+    share (put before Typer's class in the bases)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("help"):
+            kwargs["help"] = reflow(kwargs["help"])
+        super().__init__(*args, **kwargs)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            tidy(param)
+        return params
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        plain_help_unless_colored()
+        super().format_help(ctx, formatter)  # type: ignore[misc]
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        with usage_errors(self, _path(info_name, parent)):
+            return super().make_context(info_name, args, parent, **extra)  # type: ignore[misc]
+
+
+class BotistatCommand(_BotistatStyle, TyperCommand):
     """A command whose help and usage errors read as botistat's."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("help"):
-            kwargs["help"] = reflow(kwargs["help"])
-        super().__init__(*args, **kwargs)
 
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        for param in params:
-            tidy(param)
-        return params
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        plain_help_unless_colored()
-        super().format_help(ctx, formatter)
-
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
-    ) -> Any:
-        with usage_errors(self, _path(info_name, parent)):
-            return super().make_context(info_name, args, parent, **extra)
-
-
-class BotistatGroup(TyperGroup):
+class BotistatGroup(_BotistatStyle, TyperGroup):
     """The ``botistat`` group: its commands' usage errors, and its own, as one line."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("help"):
-            kwargs["help"] = reflow(kwargs["help"])
-        super().__init__(*args, **kwargs)
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        for param in params:
-            tidy(param)
-        return params
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        plain_help_unless_colored()
-        super().format_help(ctx, formatter)
-
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
-    ) -> Any:
-        with usage_errors(self, _path(info_name, parent)):
-            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
         with usage_errors(self, ctx.command_path):
