@@ -34,10 +34,9 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from dataset import VERSION, write_dataset  # noqa: E402
-from measure import measure, warm_page_cache  # noqa: E402
+from dataset import FORMATS, VERSION, variant_files, write_dataset  # noqa: E402
+from measure import measure_ok, warm_page_cache  # noqa: E402
 
-FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
 #: Task key prefixes (see botistat/engine/cluster.py) and the stage each belongs to.
 STAGES = {
     "botistat-parse": "parse",
@@ -95,9 +94,7 @@ def cluster(workers: int) -> Iterator[str]:
 
 def report(files: list[str], *options: str) -> tuple[float, int, dict[str, Any]]:
     command = [sys.executable, "-m", "botistat", "report", *files, "--format", "json", *options]
-    run = measure(command)
-    if run.returncode != 0:
-        raise SystemExit(f"{options} failed:\n{run.stderr.decode(errors='replace')[-2000:]}")
+    run = measure_ok(command)
     return run.seconds, run.peak_rss_anon, json.loads(run.stdout)
 
 
@@ -127,12 +124,12 @@ def stages(files: list[str], address: str) -> tuple[float, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--format", choices=sorted(FORMAT_DIRS), default="jsonl")
+    parser.add_argument("--format", choices=FORMATS, default="jsonl")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     directory = write_dataset(args.records, BENCH / "data" / f"{args.records}-v{VERSION}")
-    files = sorted(str(p) for p in (directory / FORMAT_DIRS[args.format]).iterdir())
+    files = variant_files(directory, args.format)
     size = sum(Path(p).stat().st_size for p in files)
     warm_page_cache(files)
     print(

@@ -150,6 +150,13 @@ def write_dataset(n: int, directory: Path, files: int = FILES) -> Path:
 
 
 Variant = Callable[[int, pl.DataFrame], pl.DataFrame]
+#: The variants written, each in a directory of its name.
+FORMATS = ("jsonl", "csv", "gz")
+
+
+def variant_files(directory: Path, fmt: str) -> list[str]:
+    """The files of one variant of a dataset written by :func:`write_variants`, in order."""
+    return sorted(str(p) for p in (directory / fmt).iterdir())
 
 
 def write_variants(
@@ -163,7 +170,7 @@ def write_variants(
         return directory
     if directory.exists():
         shutil.rmtree(directory)
-    for sub in ("jsonl", "csv", "gz"):
+    for sub in FORMATS:
         (directory / sub).mkdir(parents=True)
     rows = frame()
     bounds = [round(rows.height * k / files) for k in range(files + 1)]

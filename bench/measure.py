@@ -98,3 +98,13 @@ def warm_page_cache(files: list[str]) -> None:
         with Path(name).open("rb") as handle:
             while handle.read(16 << 20):
                 pass
+
+
+def measure_ok(command: list[str]) -> Measured:
+    """:func:`measure`, stopping the benchmark with the end of the command's stderr when it
+    fails: a figure of a failed run means nothing."""
+    run = measure(command)
+    if run.returncode != 0:
+        message = run.stderr.decode(errors="replace")[-2000:]
+        raise SystemExit(f"{command[:6]} failed ({run.returncode}):\n{message}")
+    return run

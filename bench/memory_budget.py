@@ -21,10 +21,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from dataset import VERSION, write_dataset  # noqa: E402
-from measure import measure, warm_page_cache  # noqa: E402
-
-FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
+from dataset import FORMATS, VERSION, variant_files, write_dataset  # noqa: E402
+from measure import measure_ok, warm_page_cache  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -36,10 +34,7 @@ class Run:
 
 def run_measured(command: list[str]) -> Run:
     """Run a command; its wall time, sampled VmHWM and peak RssAnon (bytes)."""
-    run = measure(command)
-    if run.returncode != 0:
-        message = run.stderr.decode(errors="replace")[-2000:]
-        raise SystemExit(f"{command[3:5]} failed ({run.returncode}):\n{message}")
+    run = measure_ok(command)
     return Run(run.seconds, run.peak_rss, run.peak_rss_anon)
 
 
@@ -59,7 +54,7 @@ def command(files: list[str], budget: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--format", choices=sorted(FORMAT_DIRS), default="jsonl")
+    parser.add_argument("--format", choices=FORMATS, default="jsonl")
     parser.add_argument("--budgets", nargs="+", default=["64M", "256M", "1G", "default"])
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
@@ -68,7 +63,7 @@ def main() -> None:
     from botistat.engine.partition import default_memory_budget
 
     directory = write_dataset(args.records, BENCH / "data" / f"{args.records}-v{VERSION}")
-    files = sorted(str(p) for p in (directory / FORMAT_DIRS[args.format]).iterdir())
+    files = variant_files(directory, args.format)
     size = sum(Path(p).stat().st_size for p in files)
     warm_page_cache(files)
     print(

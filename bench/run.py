@@ -28,13 +28,12 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from dataset import VERSION, write_dataset  # noqa: E402
-from measure import measure, warm_page_cache  # noqa: E402
+from dataset import FORMATS, VERSION, variant_files, write_dataset  # noqa: E402
+from measure import measure_ok, warm_page_cache  # noqa: E402
 from plain_dataset import VERSION as PLAIN_VERSION  # noqa: E402
 from plain_dataset import write_plain_dataset  # noqa: E402
 
 DATA = BENCH / "data"
-FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,7 @@ class Run:
 
 def run_measured(command: list[str]) -> Run:
     """Run a command, sampling its private memory (RssAnon) every 20 ms."""
-    run = measure(command)
-    if run.returncode != 0:
-        message = run.stderr.decode(errors="replace")[-2000:]
-        raise SystemExit(f"{command[:3]} failed ({run.returncode}):\n{message}")
+    run = measure_ok(command)
     return Run(run.seconds, run.peak_rss_anon, run.stdout.decode())
 
 
@@ -133,7 +129,7 @@ def bench(
     dataset: str, records: int, fmt: str, by: str | None = None, repeat: int = 1
 ) -> list[str]:
     directory = dataset_directory(dataset, records)
-    files = sorted(str(p) for p in (directory / FORMAT_DIRS[fmt]).iterdir())
+    files = variant_files(directory, fmt)
     size = sum(Path(p).stat().st_size for p in files)
     warm_page_cache(files)
     # In turn, so that a slow spell of the machine falls on both engines alike.
@@ -166,7 +162,7 @@ def main() -> None:
         "--datasets", nargs="+", choices=["plain", "mixed"], default=["plain", "mixed"]
     )
     parser.add_argument("--records", type=int, nargs="+", default=[2_000_000, 10_000_000])
-    parser.add_argument("--formats", nargs="+", default=["jsonl", "csv", "gz"])
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument(
         "--by", help="also break botistat's report down (e.g. hour); DuckDB computes the same"
     )

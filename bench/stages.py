@@ -30,10 +30,10 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from dataset import FORMATS, variant_files  # noqa: E402
 from measure import measure, warm_page_cache  # noqa: E402
 from plain_dataset import VERSION, write_plain_dataset  # noqa: E402
 
-FORMAT_DIRS = {"jsonl": "jsonl", "csv": "csv", "gz": "gz"}
 ROWS: list[tuple[str, float, float, str]] = []
 
 
@@ -61,7 +61,7 @@ def child(name: str, command: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=2_000_000)
-    parser.add_argument("--format", choices=list(FORMAT_DIRS), default="jsonl")
+    parser.add_argument("--format", choices=FORMATS, default="jsonl")
     args = parser.parse_args()
 
     import polars as pl
@@ -88,7 +88,7 @@ def main() -> None:
     directory = write_plain_dataset(
         args.records, BENCH / "data" / f"plain-{args.records}-v{VERSION}"
     )
-    paths = sorted(str(p) for p in (directory / FORMAT_DIRS[args.format]).iterdir())
+    paths = variant_files(directory, args.format)
     size = sum(Path(p).stat().st_size for p in paths)
     warm_page_cache(paths)
 
