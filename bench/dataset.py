@@ -105,6 +105,15 @@ def records(n: int) -> pl.DataFrame:
     )
 
 
+def iso_timestamp() -> pl.Expr:
+    """The records' time as most logs write it: ISO 8601 with milliseconds and ``Z``."""
+    return (
+        pl.from_epoch(pl.col("ms"), time_unit="ms")
+        .dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .alias("timestamp")
+    )
+
+
 def _timestamp_text() -> pl.Expr:
     """Every supported style, as strings: ISO with Z, with an offset, naive with a space or a
     T, epoch milliseconds, microseconds, fractional seconds and whole seconds (the last one

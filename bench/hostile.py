@@ -44,7 +44,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import polars as pl  # noqa: E402
-from dataset import records  # noqa: E402
+from dataset import iso_timestamp, records  # noqa: E402
 from measure import measure  # noqa: E402
 
 #: Bump when the generated files change, so cached ones are made anew.
@@ -89,9 +89,7 @@ def octet(k: int) -> pl.Expr:
 def clean_lines(n: int) -> list[bytes]:
     """``n`` chat records as JSON Lines, in time order."""
     frame = records(n).select(
-        pl.from_epoch("ms", time_unit="ms")
-        .dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .alias("timestamp"),
+        iso_timestamp(),
         "conversation_id",
         "role",
         "status",

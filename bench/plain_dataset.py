@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 import polars as pl
-from dataset import FILES, records, write_variants
+from dataset import FILES, iso_timestamp, records, write_variants
 
 #: Bump when the generated records change, so cached datasets are made anew.
 VERSION = 1
@@ -61,9 +61,7 @@ def plain_records(n: int) -> pl.DataFrame:
     frame = records(n)
     conversation = pl.col("conversation_id").str.slice(5).cast(pl.Int64)
     return frame.select(
-        pl.from_epoch(pl.col("ms"), time_unit="ms")
-        .dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .alias("timestamp"),
+        iso_timestamp(),
         "conversation_id",
         "role",
         "status",
