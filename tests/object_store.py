@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,35 +14,45 @@ from tests.conftest import free_port
 
 
 @contextmanager
-def s3_server(logs: Path) -> Iterator[dict[str, str]]:
-    """A moto S3 server on a free port; yields the environment that points s3fs (and boto)
-    at it, with dummy credentials."""
+def local_server(command: list[str], log: Path) -> Iterator[int]:
+    """Run ``command`` (given the port as its last word) until the block ends; yields the
+    free port it listens on once it accepts connections."""
     port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=(logs / "moto.log").open("wb"),
-        stderr=subprocess.STDOUT,
+        [*command, str(port)], stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(endpoint, timeout=1).close()
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _tool(name: str) -> str:
+    """A command installed beside this Python (in the virtualenv)."""
+    return str(Path(sys.executable).with_name(name))
+
+
+@contextmanager
+def s3_server(logs: Path) -> Iterator[dict[str, str]]:
+    """A moto S3 server on a free port; yields the environment that points s3fs (and boto)
+    at it, with dummy credentials."""
+    with local_server([_tool("moto_server"), "-H", "127.0.0.1", "-p"], logs / "moto.log") as port:
         yield {
-            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def upload(env: dict[str, str], directory: Path, bucket: str, prefix: str) -> str:
@@ -68,40 +78,12 @@ def gcs_server(logs: Path) -> Iterator[dict[str, str]]:
     environment that points gcsfs at it. gcsfs's newer bucket-type probe (zonal and
     hierarchical buckets, over gRPC) is turned off: the emulator speaks only JSON over HTTP,
     and each probe would wait a minute for it."""
-    import socket
-
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gcp-storage-emulator")),
-            "start",
-            "--port",
-            str(port),
-            "-H",
-            "127.0.0.1",
-            "--in-memory",
-            "--quiet",
-        ],
-        stdout=(logs / "gcs.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    emulator = [_tool("gcp-storage-emulator"), "start", "-H", "127.0.0.1", "-M", "-q", "--port"]
+    with local_server(emulator, logs / "gcs.log") as port:
         yield {
             "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}",
             "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def upload_gcs(env: dict[str, str], directory: Path, bucket: str, prefix: str) -> str:
