@@ -236,7 +236,7 @@ def make_report(
         raise ConfigError("--scheduler needs --engine dask", "--scheduler")
     cache, max_bytes = _cache_asked(request, settings, notes, on_cluster=engine != "local")
     with (
-        engine_for(engine, request.scheduler or settings.scheduler, strict=request.strict) as run,
+        engine_for(engine, request.scheduler or settings.scheduler) as run,
         Inputs(
             sources, settings, notes, strict=request.strict, directory=cache, max_bytes=max_bytes
         ) as read,

@@ -45,7 +45,7 @@ Engine = Callable[
 
 
 @contextmanager
-def engine_for(name: str, scheduler: str | None, *, strict: bool) -> Iterator[Engine]:
+def engine_for(name: str, scheduler: str | None) -> Iterator[Engine]:
     """The engine called ``name`` (one of :data:`~botistat.core.config.ENGINES`)."""
     if name not in ENGINES:
         raise ConfigError(
@@ -74,7 +74,7 @@ def engine_for(name: str, scheduler: str | None, *, strict: bool) -> Iterator[En
                 options,
                 countries,
                 prices,
-                strict=strict,
+                strict=inputs.strict,
                 progress=display.read if display else None,
                 analysed=display.analysing if display else None,
             )
