@@ -6,12 +6,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botistat.core.model import Report
 from botistat.core.pricing import PriceBook
 from botistat.core.schema import GROUP_FIELDS, METRIC_COLUMNS, canonical_schema
-from botistat.engine.partition import spill
+from botistat.engine.partition import HASH_SEED, spill
 from botistat.engine.scratch import scratch_directory
 from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, RegistrySource
@@ -47,12 +47,36 @@ SHARE = "\x00share"
 REPLY_ROW_GROUP_ROWS = 16_384
 
 
+class KeptPartials(Protocol):
+    """Partial results kept from earlier runs for some conversations (a cache's, see
+    :mod:`botistat.engine.cache.settled`): the report reads the other records (``rows``),
+    merges the kept results in, and may keep those of conversations that have finished."""
+
+    #: How many kept partial results :meth:`kept` gives.
+    stored: int
+
+    @property
+    def rows(self) -> pl.LazyFrame | None:
+        """The canonical records of the conversations without kept results (None: none)."""
+
+    def kept(self) -> Iterator[dict[str, pl.DataFrame]]:
+        """The kept partial results, one piece at a time."""
+
+    def finished(self) -> pl.DataFrame:
+        """The ids (``conversation_id``) of the conversations among :attr:`rows` whose
+        partial results may be kept."""
+
+    def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> None:
+        """Keep ``results``: the partial results of exactly these finished conversations."""
+
+
 def report_from_scan(
     scan: Scan,
     options: ReportOptions,
     countries: CountrySource | None = None,
     prices: PriceBook | None = None,
     analysed: Callable[[int, int], None] | None = None,
+    settled: KeptPartials | None = None,
 ) -> Report:
     """Run every metric over ``scan`` and assemble the :class:`Report`.
 
@@ -61,7 +85,9 @@ def report_from_scan(
     With partitions, one streaming pass parses the inputs and spills the metric columns to
     disk; the distinct IPs of all partitions are looked up once, then each partition is
     collected in turn (``analysed`` is told how many of how many are done). Either way the
-    partial results merge into the same numbers.
+    partial results merge into the same numbers. With ``settled``, the kept partial results
+    are merged in and only the other conversations' records computed; the finished ones among
+    those are computed apart (their own partitions) and kept.
     """
     import polars as pl
 
@@ -71,25 +97,88 @@ def report_from_scan(
     # Columns every record has the same value in are not read (nor spilled): added back as
     # literals to each part.
     constants = constant_literals(scan.constants, columns)
-    keyed = in_range(scan.frame, options).select(c for c in columns if c not in scan.constants)
+    frame = scan.frame
+    if settled is not None and settled.rows is not None:
+        frame = settled.rows
+    elif settled is not None:
+        frame = scan.frame.clear()
+    keyed = in_range(frame, options).select(c for c in columns if c not in scan.constants)
+    finished = settled.finished() if settled is not None else None
     keys = [GROUP] if options.by else []
+    kept = settled.kept() if settled is not None else iter(())
+    stored = settled.stored if settled is not None else 0
     if options.partitions:
         with scratch_directory(tempfile.gettempdir()) as directory:
-            spilled = spill(keyed, Path(directory), options.partitions) or [keyed.clear()]
+            spilled, to_keep = _spilled(keyed, Path(directory), options.partitions, finished)
             parts = [part.with_columns(constants) for part in spilled]
             table = lookup_table(pl.concat(parts), source).collect()
             resolved = [_resolve(part, table, options) for part in parts]
-            partials = _collect_partials(resolved, keys, options, book, Path(directory), analysed)
+            keepers = [_keeper(settled, ids) for ids in to_keep]
+            partials = _collect_partials(
+                resolved, keys, options, book, Path(directory), analysed, (kept, stored), keepers
+            )
             # Inside the directory: the replies are read from it.
             return assemble_report(
                 scan.stats.summary(), options, partials, source.info, book.source
             )
-    # Explicit caches make every query share one read of the inputs; the time range and the
-    # union of the columns the queries need are still pushed down into the scan.
-    keyed = keyed.with_columns(constants).cache()
-    resolved = [_resolve(keyed, lookup_table(keyed, source), options)]
-    partials = _collect_partials(resolved, keys, options, book)
+    if finished is None:
+        # Explicit caches make every query share one read of the inputs; the time range and
+        # the union of the columns the queries need are still pushed down into the scan.
+        keyed = keyed.with_columns(constants).cache()
+        resolved = [_resolve(keyed, lookup_table(keyed, source), options)]
+        partials = _collect_partials(resolved, keys, options, book)
+    else:
+        # Two parts of the same records: collected once, so that neither reads them again.
+        records = keyed.with_columns(constants).collect().lazy()
+        table = lookup_table(records, source).collect()
+        done = _is_finished(finished)
+        halves = [records.filter(done), records.filter(~done)]
+        resolved = [_resolve(half, table, options) for half in halves]
+        keepers = [_keeper(settled, finished), None]
+        partials = _collect_partials(
+            resolved, keys, options, book, None, analysed, (kept, stored), keepers
+        )
     return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
+
+
+def _is_finished(finished: pl.DataFrame) -> pl.Expr:
+    import polars as pl
+
+    return (
+        pl.col("conversation_id")
+        .is_in(finished.get_column("conversation_id").implode())
+        .fill_null(False)
+    )
+
+
+def _spilled(
+    keyed: pl.LazyFrame, directory: Path, partitions: int, finished: pl.DataFrame | None
+) -> tuple[list[pl.LazyFrame], list[pl.DataFrame | None]]:
+    """The partitions, and for each the finished conversations it holds (None: it holds the
+    conversations whose results are not kept). With finished conversations, they fill
+    ``partitions`` partitions of their own and the others one more."""
+    import polars as pl
+
+    if finished is None:
+        spilled = spill(keyed, directory, partitions) or {0: keyed.clear()}
+        return list(spilled.values()), [None] * len(spilled)
+    hashed = pl.col("conversation_id").hash(HASH_SEED) % partitions
+    key = pl.when(_is_finished(finished)).then(hashed).otherwise(partitions)
+    spilled = spill(keyed, directory, partitions + 1, key) or {partitions: keyed.clear()}
+    by_part = finished.with_columns(hashed.alias("\x00part"))
+    to_keep = [
+        by_part.filter(pl.col("\x00part") == index).drop("\x00part") if index < partitions else None
+        for index in spilled
+    ]
+    return list(spilled.values()), to_keep
+
+
+def _keeper(
+    settled: KeptPartials | None, conversations: pl.DataFrame | None
+) -> Callable[[dict[str, pl.DataFrame]], None] | None:
+    if settled is None or conversations is None:
+        return None
+    return lambda results: settled.keep(results, conversations)
 
 
 def metric_columns(options: ReportOptions) -> list[str]:
@@ -144,20 +233,29 @@ def _collect_partials(
     book: PriceBook,
     spill_to: Path | None = None,
     analysed: Callable[[int, int], None] | None = None,
+    stored: tuple[Iterable[dict[str, pl.DataFrame]], int] = ((), 0),
+    keepers: list[Callable[[dict[str, pl.DataFrame]], None] | None] | None = None,
 ) -> Partials:
-    """Every partial result of every part; with ``spill_to``, the replies go to disk there.
-    ``analysed`` is told how many parts are done, as each begins and when all are."""
+    """Every partial result of every part, after the ``stored`` ones (kept results, and how
+    many); with ``spill_to``, the replies go to disk there. ``analysed`` is told how many
+    parts are done, as each begins and when all are; ``keepers[i]``, if any, is given the
+    results of part ``i``."""
 
     # A generator: each part is collected while the previous one's files are written.
     def results() -> Iterator[dict[str, pl.DataFrame]]:
+        yield from stored[0]
         for index, (part, merged) in enumerate(parts):
             if analysed is not None:
                 analysed(index, len(parts))
-            yield _collect_part(part, merged, keys, options, book)
+            result = _collect_part(part, merged, keys, options, book)
+            keeper = keepers[index] if keepers else None
+            if keeper is not None:
+                keeper(dict(result))
+            yield result
         if analysed is not None:
             analysed(len(parts), len(parts))
 
-    return combine_partials(results(), len(parts), keys, spill_to)
+    return combine_partials(results(), stored[1] + len(parts), keys, spill_to)
 
 
 def combine_partials(

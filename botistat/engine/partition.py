@@ -94,15 +94,20 @@ def partitions_for(sources: Sequence[Source], budget: int) -> int:
     return math.ceil(estimate / max(per_partition, MIN_PARTITION_BYTES))
 
 
-def spill(frame: pl.LazyFrame, directory: Path, partitions: int) -> list[pl.LazyFrame]:
-    """Write ``frame`` to ``directory`` in one streaming pass, split by conversation.
+def spill(
+    frame: pl.LazyFrame, directory: Path, partitions: int, key: pl.Expr | None = None
+) -> dict[int, pl.LazyFrame]:
+    """Write ``frame`` to ``directory`` in one streaming pass, split by conversation (or by
+    ``key``, an integer expression that keeps each conversation in one partition).
 
-    Returns one LazyFrame per partition written; rows keep their input order within each.
+    Returns the partitions written (an empty one is not), by number; rows keep their input
+    order within each.
     """
     import polars as pl
 
-    key = (pl.col("conversation_id").hash(HASH_SEED) % partitions).alias(PARTITION_COLUMN)
-    frame.with_columns(key).sink_parquet(
+    if key is None:
+        key = pl.col("conversation_id").hash(HASH_SEED) % partitions
+    frame.with_columns(key.alias(PARTITION_COLUMN)).sink_parquet(
         pl.PartitionBy(directory, key=PARTITION_COLUMN, include_key=False),
         mkdir=True,
         maintain_order=True,
@@ -113,8 +118,11 @@ def spill(frame: pl.LazyFrame, directory: Path, partitions: int) -> list[pl.Lazy
         statistics=False,
         engine="streaming",
     )
-    parts = sorted(p for p in directory.glob(f"{PARTITION_COLUMN}=*") if p.is_dir())
-    return [pl.scan_parquet(part / "*.parquet") for part in parts]
+    found = {}
+    for part in directory.glob(f"{PARTITION_COLUMN}=*"):
+        if part.is_dir():
+            found[int(part.name.split("=", 1)[1])] = pl.scan_parquet(part / "*.parquet")
+    return dict(sorted(found.items()))
 
 
 def row_group_rows(partitions: int) -> int:

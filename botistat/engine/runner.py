@@ -18,7 +18,7 @@ from botistat.core.config import ENGINES, Config
 from botistat.core.errors import ConfigError
 from botistat.core.model import Report
 from botistat.core.pricing import PriceBook
-from botistat.engine.local import report_from_scan
+from botistat.engine.local import KeptPartials, report_from_scan
 from botistat.geo.sources import CountrySource
 from botistat.ingest import Scan, Source
 from botistat.report.options import ReportOptions
@@ -90,7 +90,9 @@ def _local_report(
     display: ReportProgress | None,
 ) -> Report:
     analysed = display.analysing if display else None
-    return report_from_scan(inputs.scan(display), options, countries, prices, analysed)
+    scan = inputs.scan(display)
+    settled = inputs.settled(scan, options, countries, prices)
+    return report_from_scan(scan, options, countries, prices, analysed, settled)
 
 
 class Inputs:
@@ -136,6 +138,18 @@ class Inputs:
         if self._cache is not None:
             self._cache.__exit__(None, None, None)
             self._notes.extend(self._cache.warnings)
+
+    def settled(
+        self, scan: Scan, options: ReportOptions, countries: CountrySource, prices: PriceBook
+    ) -> KeptPartials | None:
+        """The partial results the cache kept for these report options (after :meth:`scan`),
+        or None without a cache."""
+        from botistat.engine.cache.settled import options_key
+
+        if not self.from_cache or self._cache is None or self._scan is not scan:
+            return None
+        key = options_key(options, countries.info, prices, scan.constants)
+        return self._cache.settled(key, options.since, options.until)
 
     def scan(self, display: ReportProgress | None = None) -> Scan:
         """A pass over the inputs, shown on ``display``."""

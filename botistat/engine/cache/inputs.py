@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +46,7 @@ from botistat.engine.cache.pieces import (
     parse_source,
     text_source,
 )
+from botistat.engine.cache.settled import RunSegment, SettledRun, SettledStore
 from botistat.engine.cache.stats import PieceStats, merged_pieces, merged_stats
 from botistat.engine.cache.store import (
     SEGMENTS,
@@ -151,6 +153,10 @@ class InputCache:
     _kept: list[Entry] = field(default_factory=list)
     _used: list[Entry] = field(default_factory=list)
     _transient: list[Path] = field(default_factory=list)
+    #: The segments this run read, in order, and the ones merged for the next run.
+    _run: list[RunSegment] = field(default_factory=list)
+    _merges: list[tuple[list[str], str]] = field(default_factory=list)
+    _settled: SettledStore | None = None
     _entries: EntryIndex = field(init=False)
     _lock: AbstractContextManager[None] | None = None
 
@@ -175,7 +181,7 @@ class InputCache:
         try:
             for path in self._transient:
                 path.unlink(missing_ok=True)
-            self._save()
+            self._save(finished=kind is None)
         except OSError as exc:
             self.warnings.append(f"cache {self.root}: cannot update it: {exc.strerror or exc}")
         finally:
@@ -221,6 +227,9 @@ class InputCache:
         stats = merged_stats(inputs)
         if failures and not stats.read_any():
             raise no_records_error(failures, len(sources))
+        kept = {s.file for found in found_all if found.entry for s in found.entry.segments}
+        kept |= {name for names, _ in self._merges for name in names}
+        self._run = [RunSegment(path, path.name in kept) for path in paths]
         schema = canonical_schema()
         frame = pl.scan_parquet(paths) if paths else pl.LazyFrame(schema=schema)
         return Scan(frame.select(COLUMNS), stats, constant_columns(sources, config))
@@ -414,6 +423,7 @@ class InputCache:
             temporary, compression="lz4", row_group_size=ROW_GROUP_ROWS
         )
         temporary.replace(into)
+        self._merges.append(([segment.file for segment in segments], into.name))
         return Segment.of(into, merged_pieces([segment.stats for segment in segments]))
 
     def _scratch_path(self) -> Path:
@@ -456,8 +466,19 @@ class InputCache:
             used=time.time(),
         )
 
-    def _save(self) -> None:
-        """The manifest: this run's entries, and the others of other paths or keys."""
+    def settled(
+        self, key: str, since: datetime | None, until: datetime | None
+    ) -> SettledRun | None:
+        """The kept partial results for report options ``key`` over what the last
+        :meth:`scan` read (None if it read nothing)."""
+        if not self._run:
+            return None
+        self._settled = SettledStore(self.root, self.warnings)
+        return self._settled.plan(key, self._run, since, until)
+
+    def _save(self, finished: bool = True) -> None:
+        """The manifest: this run's entries, and the others of other paths or keys; then
+        the kept partial results, if the run finished."""
         if not self._kept and not self._used:
             return
         replaced = {(entry.key, entry.path) for entry in self._kept}
@@ -467,6 +488,11 @@ class InputCache:
         evict(manifest, self.max_bytes)
         write_manifest(self.root, manifest)
         sweep(self.root, manifest)
+        if self._settled is not None and finished:
+            files = manifest.segment_files()
+            merges = [(names, merged) for names, merged in self._merges if merged in files]
+            kept = files | {name for names, _ in merges for name in names}
+            self._settled.save(kept, merges)
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "CacheUnusableError", "InputCache", "parse_key"]

@@ -56,13 +56,13 @@ class Segment:
 
     @classmethod
     def of(cls, path: Path, stats: PieceStats) -> Segment:
-        size, crc = _checksum(path)
+        size, crc = file_checksum(path)
         return cls(path.name, size, crc, stats)
 
     def intact(self, directory: Path) -> bool:
         """Whether the file is there, as written."""
         try:
-            return _checksum(directory / self.file) == (self.bytes, self.crc)
+            return file_checksum(directory / self.file) == (self.bytes, self.crc)
         except OSError:
             return False
 
@@ -292,7 +292,7 @@ def clear_cache(root: Path) -> int:
     return freed
 
 
-def _checksum(path: Path) -> tuple[int, int]:
+def file_checksum(path: Path) -> tuple[int, int]:
     """A file's size and CRC-32, read a piece at a time (a segment may be large)."""
     size = crc = 0
     with path.open("rb") as handle:

@@ -1,0 +1,510 @@
+"""Partial results of finished conversations, kept between runs: a run over grown logs then
+computes only the conversations still going on, and those new records touched.
+
+The metric core merges exactly the partial results of any pieces of the records that have no
+conversation in common (the report's partitions are such pieces). So a run through the cache
+takes a conversation as *finished* when its last record is :data:`QUIET` older than the
+newest record read, and all its records come from segments the cache keeps; the partial
+results of the finished conversations of a partition are kept as a *piece*, with their ids.
+A later run with the same report options (:func:`options_key`):
+
+- uses a piece when the segments it was computed from are all among this run's inputs, once
+  each, and no other segment of the run holds a record of its conversations (the segments
+  new since are checked: a conversation that went on after all sends its piece back to be
+  computed from the records);
+- leaves out the records of the pieces' conversations, and does not even read a segment all
+  of whose records belong to them (``covered``);
+- with a time range, uses the pieces whose records lie wholly inside it; a piece wholly
+  outside contributes nothing; one across a bound is dropped and its conversations computed
+  from their records (those wholly inside the range are kept again).
+
+Every conversation is so counted once, from a piece computed from exactly the records it
+has now, or from its records: the numbers are a plain run's. Whatever cannot be read or
+written is a warning; the run goes on computing from the records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from botistat.core.model import CountrySourceInfo
+from botistat.core.pricing import PriceBook
+from botistat.engine.cache.store import file_checksum, replace_atomically
+from botistat.report.options import ReportOptions
+
+if TYPE_CHECKING:
+    import polars as pl
+
+INDEX: Final = "botistat-settled.json"
+DIRECTORY: Final = "settled"
+LAYOUT: Final = "botistat-settled/1"
+#: A conversation whose last record is this much older than the newest record read is taken
+#: as finished. Taken too soon, it only costs its piece being computed again.
+QUIET: Final = timedelta(hours=1)
+#: Report options (keys) whose pieces are kept; beyond, the least recently used go.
+MAX_KEYS: Final = 4
+#: Pieces of one key; beyond, the smallest are dropped (computed again next run, and kept
+#: as one piece).
+MAX_PIECES: Final = 48
+CONVERSATIONS: Final = "conversations"
+SEGMENT_INDEX: Final = "\x00segment"
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+ID: Final = "conversation_id"
+
+
+class RunSegment(NamedTuple):
+    """A segment this run reads, in input order; ``kept``: the cache keeps it (else it is a
+    piece parsed for this run only, such as a line still being written)."""
+
+    path: Path
+    kept: bool
+
+
+@dataclass
+class Piece:
+    """The partial results of some finished conversations (``files``: name -> bytes, CRC)."""
+
+    id: str
+    made_from: set[str]
+    clean: set[str]
+    files: dict[str, tuple[int, int]]
+    #: Earliest and latest record of its conversations, microseconds since the epoch.
+    first: int
+    last: int
+    conversations: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "made_from": sorted(self.made_from),
+            "clean": sorted(self.clean),
+            "files": {name: list(value) for name, value in self.files.items()},
+            "first": self.first,
+            "last": self.last,
+            "conversations": self.conversations,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Piece:
+        files = {str(name): (int(v[0]), int(v[1])) for name, v in data["files"].items()}
+        return cls(
+            id=_hex(data["id"]),
+            made_from={str(s) for s in data["made_from"]},
+            clean={str(s) for s in data["clean"]},
+            files=files,
+            first=int(data["first"]),
+            last=int(data["last"]),
+            conversations=int(data["conversations"]),
+        )
+
+
+@dataclass
+class KeyState:
+    """The pieces of one report-options key, and the segments whose every record belongs to
+    a conversation of one of them."""
+
+    pieces: list[Piece] = field(default_factory=list)
+    covered: set[str] = field(default_factory=set)
+    used: float = field(default_factory=time.time)
+
+
+def options_key(
+    options: ReportOptions,
+    countries: CountrySourceInfo,
+    prices: PriceBook,
+    constants: dict[str, Any],
+) -> str:
+    """Everything the partial results depend on besides the records: the report options but
+    the time range (pieces are used by their span) and the partition count, the country
+    source, the prices, and the columns the config fixes."""
+    from dataclasses import replace
+
+    described = [
+        repr(replace(options, since=None, until=None, partitions=0)),
+        repr(countries),
+        prices.source,
+        repr(sorted(prices.overrides.items())),
+        repr(sorted(constants.items())),
+    ]
+    text = "\n".join(described)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class SettledStore:
+    """The kept pieces of a cache directory (read and written under its lock)."""
+
+    def __init__(self, root: Path, warnings: list[str]) -> None:
+        self.root = root
+        self.warnings = warnings
+        self._keys: dict[str, KeyState] = {}
+        self._run: SettledRun | None = None
+        self._load()
+
+    def plan(
+        self,
+        key: str,
+        run: list[RunSegment],
+        since: datetime | None,
+        until: datetime | None,
+    ) -> SettledRun:
+        """What this run uses, and what it computes from the records."""
+        self._run = SettledRun(self, key, self._keys.get(key) or KeyState(), run, since, until)
+        return self._run
+
+    def save(self, kept: set[str], merges: list[tuple[list[str], str]]) -> None:
+        """Record this run's pieces (``kept``: the segment files the cache keeps; ``merges``:
+        segments merged into one for the next run), drop what no longer holds, and remove
+        piece files nothing names."""
+        run = self._run
+        if run is not None:
+            state = run.final_state(kept)
+            for names, merged in merges:
+                _apply_merge(state, names, merged)
+            self._keys[run.key] = state
+        if len(self._keys) > MAX_KEYS:
+            newest = sorted(self._keys, key=lambda k: self._keys[k].used)[-MAX_KEYS:]
+            self._keys = {k: v for k, v in self._keys.items() if k in newest}
+        data = {
+            "layout": LAYOUT,
+            "keys": {
+                key: {
+                    "used": state.used,
+                    "covered": sorted(state.covered),
+                    "pieces": [piece.to_json() for piece in state.pieces],
+                }
+                for key, state in self._keys.items()
+            },
+        }
+        replace_atomically(self.root / INDEX, json.dumps(data).encode())
+        self._sweep()
+
+    def piece_path(self, piece_id: str) -> Path:
+        return self.root / DIRECTORY / piece_id
+
+    def _load(self) -> None:
+        path = self.root / INDEX
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            self.warnings.append(f"cache {self.root}: cannot read {INDEX} ({exc}): rebuilt")
+            return
+        try:
+            if data.get("layout") != LAYOUT:
+                raise ValueError(f"layout {data.get('layout')!r}")
+            for key, value in data["keys"].items():
+                self._keys[str(key)] = KeyState(
+                    [Piece.from_json(p) for p in value["pieces"]],
+                    {str(s) for s in value["covered"]},
+                    float(value["used"]),
+                )
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            self.warnings.append(f"cache {self.root}: {INDEX} is damaged ({exc!r}): rebuilt")
+            self._keys = {}
+
+    def _sweep(self) -> None:
+        named = {piece.id for state in self._keys.values() for piece in state.pieces}
+        try:
+            found = list((self.root / DIRECTORY).iterdir())
+        except OSError:
+            return
+        for path in found:
+            if path.name.split(".")[0] not in named or path.name.endswith(".part"):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+class SettledRun:
+    """One run's use of the pieces: what :func:`~botistat.engine.local.report_from_scan`
+    reads (``rows``, :meth:`kept`), which conversations it may keep (:meth:`finished`), and
+    :meth:`keep`."""
+
+    def __init__(
+        self,
+        store: SettledStore,
+        key: str,
+        state: KeyState,
+        run: list[RunSegment],
+        since: datetime | None,
+        until: datetime | None,
+    ) -> None:
+        import polars as pl
+
+        self._store, self.key, self._run = store, key, run
+        self._since, self._until = _micros(since), _micros(until)
+        names = [segment.path.name for segment in run]
+        count = Counter(names)
+        valid = [p for p in state.pieces if self._intact(p, count)]
+        self._checked = {n for n in names if any(n not in p.made_from | p.clean for p in valid)}
+        valid = self._untouched(valid, names)
+        inside = [p for p in valid if self._within(p)]
+        outside = [p for p in valid if self._apart(p)]
+        self.used = inside
+        self._kept_before = inside + outside
+        dropped = len(state.pieces) - len(self._kept_before)
+        # Only when every piece stands does a covered segment hold no record to compute.
+        skip = state.covered if not dropped else set()
+        self._skipped = [s.path.name for s in run if s.path.name in skip]
+        self._newest = max((p.last for p in self._kept_before), default=None)
+        excluded = self._conversations(self._kept_before)
+        scans = [
+            pl.scan_parquet(segment.path).with_columns(
+                pl.lit(index, pl.UInt32).alias(SEGMENT_INDEX)
+            )
+            for index, segment in enumerate(run)
+            if segment.path.name not in skip
+        ]
+        frame = pl.concat(scans, how="vertical") if scans else None
+        if frame is not None and excluded is not None:
+            conversation = pl.col(ID)
+            frame = frame.filter(conversation.is_null() | ~conversation.is_in(excluded.implode()))
+        self._with_segment = frame
+        self._new: list[Piece] = []
+        self._finished: pl.DataFrame | None = None
+        self._uncovered: set[int] = set()
+        self._failed = False
+        self._kept_conversations = 0
+        self.stored = len(self.used)
+
+    @property
+    def rows(self) -> pl.LazyFrame | None:
+        """The records left to compute (None: no segment to read)."""
+        return None if self._with_segment is None else self._with_segment.drop(SEGMENT_INDEX)
+
+    def kept(self) -> Iterator[dict[str, pl.DataFrame]]:
+        """The partial results of the pieces used, one piece at a time."""
+        import polars as pl
+
+        for piece in self.used:
+            directory = self._store.piece_path(piece.id)
+            yield {
+                name: pl.read_parquet(directory / f"{name}.parquet")
+                for name in piece.files
+                if name != CONVERSATIONS
+            }
+
+    def finished(self) -> pl.DataFrame:
+        """The ids of the conversations among :attr:`rows` whose partial results may be kept:
+        finished, wholly inside the time range, every record in a kept segment."""
+        import polars as pl
+
+        empty = pl.DataFrame(schema={ID: pl.String(), "first": pl.Int64(), "last": pl.Int64()})
+        if self._with_segment is None:
+            self._finished = empty
+            return empty.select(ID)
+        # A conversation with a record in a segment read for this run only, or read twice
+        # (a copy of a log), is not kept: its piece would not be what a later run reads.
+        twice = Counter(segment.path.name for segment in self._run)
+        transient = [
+            i
+            for i, segment in enumerate(self._run)
+            if not segment.kept or twice[segment.path.name] > 1
+        ]
+        frame = self._with_segment.select(ID, "timestamp", SEGMENT_INDEX)
+        micros = pl.col("timestamp").dt.epoch("us")
+        extents = (
+            frame.filter(pl.col(ID).is_not_null())
+            .group_by(ID)
+            .agg(
+                micros.min().alias("first"),
+                micros.max().alias("last"),
+                pl.col(SEGMENT_INDEX).is_in(transient).any().alias("transient"),
+            )
+            .collect()
+        )
+        newest = extents["last"].max()
+        candidates = [v for v in (newest, self._newest) if isinstance(v, int)]
+        self._finished = empty
+        if candidates:
+            cutoff = max(candidates) - QUIET // timedelta(microseconds=1)
+            done = (pl.col("last") < cutoff) & ~pl.col("transient")
+            if self._since is not None:
+                done &= pl.col("first") >= self._since
+            if self._until is not None:
+                done &= pl.col("last") < self._until
+            self._finished = extents.filter(done).select(ID, "first", "last")
+        ids = self._finished.get_column(ID)
+        open_rows = frame.filter(pl.col(ID).is_null() | ~pl.col(ID).is_in(ids.implode()))
+        self._uncovered = set(open_rows.select(SEGMENT_INDEX).unique().collect().to_series())
+        return self._finished.select(ID)
+
+    def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> None:
+        """Keep the partial results of these finished conversations (a partition's) as a
+        piece; a failed write is a warning, and the run keeps nothing more."""
+        import polars as pl
+
+        if self._failed or self._finished is None or conversations.height == 0:
+            return
+        spans = self._finished.join(conversations, on=ID, how="semi")
+        piece_id = uuid.uuid4().hex
+        final = self._store.piece_path(piece_id)
+        temporary = final.with_name(final.name + ".part")
+        try:
+            temporary.mkdir(parents=True)
+            files = {}
+            frames = dict(results)
+            frames[CONVERSATIONS] = spans.select(ID)
+            for name, frame in frames.items():
+                target = temporary / f"{name}.parquet"
+                frame.write_parquet(target, compression="lz4")
+                files[name] = file_checksum(target)
+            temporary.replace(final)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            shutil.rmtree(temporary, ignore_errors=True)
+            self._failed = True
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            self._store.warnings.append(
+                f"cache {self._store.root}: cannot keep partial results: {reason}"
+            )
+            return
+        kept = {segment.path.name for segment in self._run if segment.kept}
+        self._kept_conversations += spans.height
+        self._new.append(
+            Piece(
+                piece_id,
+                kept,
+                set(),
+                files,
+                int(spans["first"].min()),  # type: ignore[arg-type]
+                int(spans["last"].max()),  # type: ignore[arg-type]
+                spans.height,
+            )
+        )
+
+    def final_state(self, kept: set[str]) -> KeyState:
+        """The pieces and covered segments to record after the run."""
+        pieces = []
+        for piece in self._kept_before:
+            piece.clean |= self._checked & kept
+            pieces.append(piece)
+        every = self._finished is not None and self._kept_conversations == self._finished.height
+        if self._failed or not every:  # some finished conversations are in no piece
+            pieces += self._new
+            return KeyState([p for p in pieces if p.made_from <= kept], set())
+        pieces += self._new
+        covered = set(self._skipped)
+        for index, segment in enumerate(self._run):
+            name = segment.path.name
+            if segment.kept and name not in covered and index not in self._uncovered:
+                covered.add(name)
+        standing = [p for p in pieces if p.made_from <= kept]
+        if len(standing) < len(pieces):  # a covered segment may hold a dropped one's records
+            covered = set()
+        pieces = standing
+        if len(pieces) > MAX_PIECES:
+            pieces = sorted(pieces, key=lambda p: p.conversations)[-MAX_PIECES:]
+            covered = set()
+        return KeyState(pieces, covered & kept)
+
+    # -- which pieces hold ------------------------------------------------------------------
+    def _intact(self, piece: Piece, count: Counter[str]) -> bool:
+        if any(count[name] != 1 for name in piece.made_from):
+            return False
+        directory = self._store.piece_path(piece.id)
+        try:
+            return all(
+                file_checksum(directory / f"{name}.parquet") == tuple(value)
+                for name, value in piece.files.items()
+            )
+        except OSError:
+            return False
+
+    def _untouched(self, pieces: list[Piece], names: list[str]) -> list[Piece]:
+        """The pieces none of whose conversations has a record in a segment not known to
+        be clean of them (each piece checked against its own unknown segments)."""
+        import polars as pl
+
+        paths = {segment.path.name: segment.path for segment in self._run}
+        touched_by: dict[frozenset[str], pl.Series] = {}
+        standing = []
+        for piece in pieces:
+            unknown = frozenset(n for n in names if n not in piece.made_from | piece.clean)
+            if not unknown:
+                standing.append(piece)
+                continue
+            if unknown not in touched_by:
+                scans = [pl.scan_parquet(paths[n]).select(ID) for n in sorted(unknown)]
+                found = pl.concat(scans).unique().collect().get_column(ID).drop_nulls()
+                touched_by[unknown] = found
+            ids = self._piece_ids(piece)
+            if ids is not None and not ids.is_in(touched_by[unknown].implode()).any():
+                standing.append(piece)
+        return standing
+
+    def _within(self, piece: Piece) -> bool:
+        after = self._since is None or piece.first >= self._since
+        return after and (self._until is None or piece.last < self._until)
+
+    def _apart(self, piece: Piece) -> bool:
+        before = self._since is not None and piece.last < self._since
+        return before or (self._until is not None and piece.first >= self._until)
+
+    def _piece_ids(self, piece: Piece) -> pl.Series | None:
+        import polars as pl
+
+        path = self._store.piece_path(piece.id) / f"{CONVERSATIONS}.parquet"
+        try:
+            return pl.read_parquet(path).get_column(ID)
+        except (OSError, pl.exceptions.PolarsError):
+            return None
+
+    def _conversations(self, pieces: list[Piece]) -> pl.Series | None:
+        import polars as pl
+
+        found = [self._piece_ids(piece) for piece in pieces]
+        series = [s for s in found if s is not None]
+        return pl.concat(series) if series else None
+
+
+def _apply_merge(state: KeyState, names: list[str], merged: str) -> None:
+    """Segments ``names`` were merged into ``merged``: the pieces and covered segments that
+    named them name it instead (a piece that knew only some of them is dropped)."""
+    parts = set(names)
+    standing = []
+    for piece in state.pieces:
+        known = piece.made_from | piece.clean
+        if not parts <= known:
+            if not parts & known:
+                standing.append(piece)
+            continue
+        if parts & piece.made_from:
+            piece.made_from = (piece.made_from - parts) | {merged}
+            piece.clean -= parts
+        else:
+            piece.clean = (piece.clean - parts) | {merged}
+        standing.append(piece)
+    if len(standing) < len(state.pieces):  # as in final_state
+        state.covered = set()
+    state.pieces = standing
+    if parts <= state.covered:
+        state.covered = (state.covered - parts) | {merged}
+    else:
+        state.covered -= parts
+
+
+def _micros(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _hex(value: Any) -> str:
+    text = str(value)
+    if not text.isalnum():
+        raise ValueError(f"not a piece id: {text!r}")
+    return text
+
+
+__all__ = ["RunSegment", "SettledRun", "SettledStore", "options_key"]
