@@ -1,6 +1,7 @@
 """``botistat report --cache``: a plain run, building the cache, a warm run over unchanged
 logs, and a run after the logs grew (1% more records appended, then the file rotated and a
-small new one started), side by side on the same files.
+small new one started: the newest records of the dataset, held back until then, so that
+conversations open when the cache was built go on), side by side on the same files.
 
     python bench/cache.py                                   # 2M JSON Lines, median of 3
     python bench/cache.py --records 10000000 --format csv --repeat 3
@@ -51,30 +52,32 @@ def run(logs: Path, cache: Path | None, since: str | None) -> tuple[float, bytes
     return done.seconds, done.stdout
 
 
-def lines_of(path: Path, share: float, total: int, fmt: str) -> bytes:
-    """About ``share * total`` whole records from the start of ``path`` (after a CSV
-    header): records to append, or to start a file with."""
-    wanted = max(1, round(share * total))
-    with path.open("rb") as handle:
-        header = handle.readline() if fmt == "csv" else b""
-        lines = [handle.readline() for _ in range(wanted)]
-    return header + b"".join(lines)
-
-
 class Growth:
-    """1% more records appended to the last file, which is then rotated (renamed, as a
-    log rotator does) and followed by a small new file; :meth:`undo` puts the logs back."""
+    """The logs growing as a live log does. The newest records (1.1% of all) are held back
+    from the end of the last file, so that the cache is built on logs that stop mid-flight;
+    :meth:`apply` appends 1% of them to the last file (conversations going on, new ones),
+    renames it (as a log rotator does) and starts a new file with the rest; :meth:`undo`
+    puts the held-back logs back."""
 
     def __init__(self, logs: Path, fmt: str, records: int) -> None:
         files = sorted(logs.iterdir())
         self.last = files[-1]
-        self.size = self.last.stat().st_size
         self.suffix = self.last.suffix
         self.rotated = self.last.with_name(f"{self.last.stem}-rotated{self.suffix}")
         self.new = self.last.with_name(f"{self.last.stem}-new{self.suffix}")
-        body = lines_of(files[0], APPENDED, records, fmt)
-        self.appended = body.split(b"\n", 1)[1] if fmt == "csv" else body
-        self.started = lines_of(files[0], ROTATED_IN, records, fmt)
+        text = self.last.read_bytes()
+        header = text[: text.index(b"\n") + 1] if fmt == "csv" else b""
+        held = round((APPENDED + ROTATED_IN) * records)
+        cut = len(text)
+        for _ in range(held):
+            cut = text.rindex(b"\n", 0, cut - 1) + 1
+        self.size = cut
+        tail = text[cut:]
+        split = len(tail)
+        for _ in range(round(ROTATED_IN * records)):
+            split = tail.rindex(b"\n", 0, split - 1) + 1
+        self.appended, self.started = tail[:split], header + tail[split:]
+        os.truncate(self.last, self.size)
 
     def apply(self) -> None:
         with self.last.open("ab") as handle:

@@ -44,7 +44,7 @@ from botistat.engine.local import (
     metric_columns,
     partition_partials,
 )
-from botistat.engine.partition import HASH_SEED, PARTITION_COLUMN, partitions_for
+from botistat.engine.partition import PARTITION_COLUMN, conversation_hash, partitions_for
 from botistat.engine.ranges import byte_ranges, piece_bytes, reader_block_size
 from botistat.engine.scratch import scratch_directory
 from botistat.geo.lookup import lookup_table
@@ -431,7 +431,7 @@ def parse_input(
         # ends a strict run, raised by the client in input order.
         failure = Failure.of(error)
         records = pl.DataFrame(schema={name: canonical_schema()[name] for name in columns})
-    key = (pl.col("conversation_id").hash(HASH_SEED) % partitions).alias(PARTITION_COLUMN)
+    key = (conversation_hash() % partitions).alias(PARTITION_COLUMN)
     split = records.with_columns(key).partition_by(
         PARTITION_COLUMN, as_dict=True, include_key=False, maintain_order=True
     )

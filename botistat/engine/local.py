@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botistat.core.model import Report
 from botistat.core.pricing import PriceBook
 from botistat.core.schema import GROUP_FIELDS, METRIC_COLUMNS, canonical_schema
-from botistat.engine.partition import HASH_SEED, spill
+from botistat.engine.partition import CONVERSATION_KEY, conversation_hash, spill
 from botistat.engine.scratch import scratch_directory
 from botistat.geo.lookup import lookup_table, resolve_countries
 from botistat.geo.sources import CountrySource, RegistrySource
@@ -60,11 +60,17 @@ class KeptPartials(Protocol):
         """The canonical records of the conversations without kept results (None: none)."""
 
     def kept(self) -> Iterator[dict[str, pl.DataFrame]]:
-        """The kept partial results, one piece at a time."""
+        """The kept partial results, one piece at a time (``replies`` may be a LazyFrame:
+        on disk, by time)."""
+
+    def partitions(self, planned: int) -> int:
+        """The partitions to spill :attr:`rows` to, ``planned`` being those for all the
+        inputs (0: in memory)."""
 
     def finished(self) -> pl.DataFrame:
-        """The ids (``conversation_id``) of the conversations among :attr:`rows` whose
-        partial results may be kept."""
+        """The conversations among :attr:`rows` whose partial results may be kept, by their
+        :func:`~botistat.engine.partition.conversation_hash` (column ``conversation_hash``;
+        a conversation whose id is null is never one)."""
 
     def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> None:
         """Keep ``results``: the partial results of exactly these finished conversations."""
@@ -107,48 +113,44 @@ def report_from_scan(
     keys = [GROUP] if options.by else []
     kept = settled.kept() if settled is not None else iter(())
     stored = settled.stored if settled is not None else 0
-    if options.partitions:
-        with scratch_directory(tempfile.gettempdir()) as directory:
-            spilled, to_keep = _spilled(keyed, Path(directory), options.partitions, finished)
-            parts = [part.with_columns(constants) for part in spilled]
-            table = lookup_table(pl.concat(parts), source).collect()
-            resolved = [_resolve(part, table, options) for part in parts]
-            keepers = [_keeper(settled, ids) for ids in to_keep]
-            partials = _collect_partials(
-                resolved, keys, options, book, Path(directory), analysed, (kept, stored), keepers
-            )
-            # Inside the directory: the replies are read from it.
-            return assemble_report(
-                scan.stats.summary(), options, partials, source.info, book.source
-            )
-    if finished is None:
+    partitions = options.partitions
+    if settled is not None:
+        partitions = settled.partitions(partitions)
+    if not partitions and finished is None:
         # Explicit caches make every query share one read of the inputs; the time range and
         # the union of the columns the queries need are still pushed down into the scan.
         keyed = keyed.with_columns(constants).cache()
         resolved = [_resolve(keyed, lookup_table(keyed, source), options)]
         partials = _collect_partials(resolved, keys, options, book)
-    else:
-        # Two parts of the same records: collected once, so that neither reads them again.
-        records = keyed.with_columns(constants).collect().lazy()
-        table = lookup_table(records, source).collect()
-        done = _is_finished(finished)
-        halves = [records.filter(done), records.filter(~done)]
-        resolved = [_resolve(half, table, options) for half in halves]
-        keepers = [_keeper(settled, finished), None]
+        return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
+    with scratch_directory(tempfile.gettempdir()) as directory:
+        if partitions:
+            spilled, to_keep = _spilled(keyed, Path(directory), partitions, finished)
+            parts = [part.with_columns(constants) for part in spilled]
+            table = lookup_table(pl.concat(parts), source).collect()
+        else:
+            assert finished is not None
+            # Two parts of the same records: collected once, so that neither reads them again.
+            records = keyed.with_columns(constants).collect().lazy()
+            table = lookup_table(records, source).collect()
+            done = _is_finished(finished)
+            parts, to_keep = [records.filter(done), records.filter(~done)], [finished, None]
+        resolved = [_resolve(part, table, options) for part in parts]
+        keepers = [_keeper(settled, ids) for ids in to_keep]
+        # Kept results are many conversations' replies: they wait on disk too.
+        spill_to = Path(directory) if partitions or stored else None
         partials = _collect_partials(
-            resolved, keys, options, book, None, analysed, (kept, stored), keepers
+            resolved, keys, options, book, spill_to, analysed, (kept, stored), keepers
         )
-    return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
+        # Inside the directory: the replies are read from it.
+        return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
 
 
 def _is_finished(finished: pl.DataFrame) -> pl.Expr:
     import polars as pl
 
-    return (
-        pl.col("conversation_id")
-        .is_in(finished.get_column("conversation_id").implode())
-        .fill_null(False)
-    )
+    hashes = finished.get_column(CONVERSATION_KEY).implode()
+    return pl.col("conversation_id").is_not_null() & conversation_hash().is_in(hashes)
 
 
 def _spilled(
@@ -162,14 +164,12 @@ def _spilled(
     if finished is None:
         spilled = spill(keyed, directory, partitions) or {0: keyed.clear()}
         return list(spilled.values()), [None] * len(spilled)
-    hashed = pl.col("conversation_id").hash(HASH_SEED) % partitions
-    key = pl.when(_is_finished(finished)).then(hashed).otherwise(partitions)
-    spilled = spill(keyed, directory, partitions + 1, key) or {partitions: keyed.clear()}
-    by_part = finished.with_columns(hashed.alias("\x00part"))
-    to_keep = [
-        by_part.filter(pl.col("\x00part") == index).drop("\x00part") if index < partitions else None
-        for index in spilled
-    ]
+    key = pl.when(_is_finished(finished)).then(conversation_hash() % partitions)
+    spilled = spill(keyed, directory, partitions + 1, key.otherwise(partitions))
+    if not spilled:
+        spilled = {partitions: keyed.clear()}
+    part = pl.col(CONVERSATION_KEY) % partitions
+    to_keep = [finished.filter(part == index) if index < partitions else None for index in spilled]
     return list(spilled.values()), to_keep
 
 
@@ -270,6 +270,7 @@ def combine_partials(
 
     collected: dict[str, list[pl.DataFrame]] = {}
     reply_files: list[Path] = []
+    stored_replies: list[pl.LazyFrame] = []
     written: list[Future[None]] = []
     # What a part leaves on disk is written while the next part is collected: the writes
     # are mostly single-threaded, the collect keeps both cores busy. Leaving the block waits
@@ -277,12 +278,15 @@ def combine_partials(
     with ThreadPoolExecutor(max_workers=1) as writer:
         for index, part in enumerate(results):
             if spill_to is not None:
-                reply_files.append(spill_to / f"replies-{index}.parquet")
                 pairs = {name: part.pop(name) for name in USER_PARTIALS & part.keys()}
                 replies = part.pop("replies")
-                written.append(
-                    writer.submit(_write_part, replies, reply_files[-1], pairs, index, count)
-                )
+                reply_file = spill_to / f"replies-{index}.parquet"
+                if isinstance(replies, pl.LazyFrame):  # kept, on disk already
+                    stored_replies.append(replies)
+                    replies = None
+                else:
+                    reply_files.append(reply_file)
+                written.append(writer.submit(_write_part, replies, reply_file, pairs, index, count))
             for name, result in part.items():
                 collected.setdefault(name, []).append(result)
     for done in written:
@@ -299,7 +303,11 @@ def combine_partials(
     combined |= users
     for grouped in ("countries", "buckets", "contributors"):
         combined.setdefault(grouped, combined[f"{grouped}_overall"])
-    replies_of_all = pl.scan_parquet(reply_files) if reply_files else combined.pop("replies").lazy()
+    if spill_to is None:
+        replies_of_all = combined.pop("replies").lazy()
+    else:
+        on_disk = [pl.scan_parquet(reply_files)] if reply_files else []
+        replies_of_all = pl.concat(on_disk + stored_replies)
     return Partials(replies=replies_of_all, **combined)
 
 
@@ -355,7 +363,7 @@ def _collect_part(
 
 
 def _write_part(
-    replies: pl.DataFrame,
+    replies: pl.DataFrame | None,
     reply_file: Path,
     pairs: dict[str, pl.DataFrame],
     part: int,
@@ -364,12 +372,17 @@ def _write_part(
     """Write a part's replies, and its user pairs in shares by user (both grow with the
     input). From memory: a lazy sink in the same collect would run on the streaming engine
     and read and resolve the partition a second time."""
-    # Stored by time: the p95 per bucket reads them a time slice at a time.
-    replies.sort("reply_at").write_parquet(
-        reply_file, compression="lz4", row_group_size=REPLY_ROW_GROUP_ROWS
-    )
+    if replies is not None:
+        write_replies(replies, reply_file)
     for name, rows in pairs.items():
         _write_shares(rows, reply_file.parent, name, part, shares)
+
+
+def write_replies(replies: pl.DataFrame, path: Path) -> None:
+    """Replies on disk, by time: the p95 per bucket reads them a time slice at a time."""
+    replies.sort("reply_at").write_parquet(
+        path, compression="lz4", row_group_size=REPLY_ROW_GROUP_ROWS
+    )
 
 
 def _write_shares(pairs: pl.DataFrame, directory: Path, name: str, part: int, shares: int) -> None:

@@ -49,12 +49,21 @@ UNKNOWN_SIZE_PARTITIONS: Final = 16
 #: smaller partitions a smaller budget used more memory than a larger one.
 MIN_PARTITION_BYTES: Final = MIN_DEFAULT_BUDGET // WORKING_SET_FACTOR
 PARTITION_COLUMN: Final = "botistat_partition"
+#: The column of :func:`conversation_hash` where a frame carries it.
+CONVERSATION_KEY: Final = "conversation_hash"
 HASH_SEED: Final = 20261125
 #: Rows the partition files buffer in all before writing them: every open partition holds
 #: one row group in memory during the spill, so the more partitions, the smaller the groups
 #: (between the bounds below), and the spill pass stays the same size whatever the input.
 SPILL_BUFFER_ROWS: Final = 12 * 65_536
 ROW_GROUP_ROWS: Final = (8_192, 65_536)
+
+
+def conversation_hash() -> pl.Expr:
+    """The hash partitions are split by (equal ids, equal hashes; a null id hashes too)."""
+    import polars as pl
+
+    return pl.col("conversation_id").hash(HASH_SEED)
 
 
 def default_memory_budget() -> int:
@@ -106,7 +115,7 @@ def spill(
     import polars as pl
 
     if key is None:
-        key = pl.col("conversation_id").hash(HASH_SEED) % partitions
+        key = conversation_hash() % partitions
     frame.with_columns(key.alias(PARTITION_COLUMN)).sink_parquet(
         pl.PartitionBy(directory, key=PARTITION_COLUMN, include_key=False),
         mkdir=True,

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,15 +41,22 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from botistat.core.model import CountrySourceInfo
 from botistat.core.pricing import PriceBook
-from botistat.engine.cache.store import file_checksum, replace_atomically
+from botistat.engine.cache.store import (
+    SETTLED,
+    SETTLED_INDEX,
+    TEMPORARY,
+    file_checksum,
+    replace_atomically,
+)
+from botistat.engine.partition import CONVERSATION_KEY, conversation_hash
 from botistat.report.options import ReportOptions
 
 if TYPE_CHECKING:
     import polars as pl
 
-INDEX: Final = "botistat-settled.json"
-DIRECTORY: Final = "settled"
-LAYOUT: Final = "botistat-settled/1"
+INDEX: Final = SETTLED_INDEX
+DIRECTORY: Final = SETTLED
+LAYOUT: Final = "botistat-settled/2"
 #: A conversation whose last record is this much older than the newest record read is taken
 #: as finished. Taken too soon, it only costs its piece being computed again.
 QUIET: Final = timedelta(hours=1)
@@ -57,9 +66,13 @@ MAX_KEYS: Final = 4
 #: as one piece).
 MAX_PIECES: Final = 48
 CONVERSATIONS: Final = "conversations"
+REPLIES: Final = "replies"
 SEGMENT_INDEX: Final = "\x00segment"
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 ID: Final = "conversation_id"
+#: Conversations are known by the hash partitions are split by (64 bits: two conversations
+#: with the same hash are simply kept, or computed, together).
+KEY: Final = CONVERSATION_KEY
 
 
 class RunSegment(NamedTuple):
@@ -214,6 +227,8 @@ class SettledStore:
             self._keys = {}
 
     def _sweep(self) -> None:
+        for path in self.root.glob(f"{INDEX}.*{TEMPORARY}"):
+            path.unlink(missing_ok=True)
         named = {piece.id for state in self._keys.values() for piece in state.pieces}
         try:
             found = list((self.root / DIRECTORY).iterdir())
@@ -244,7 +259,12 @@ class SettledRun:
         self._since, self._until = _micros(since), _micros(until)
         names = [segment.path.name for segment in run]
         count = Counter(names)
-        valid = [p for p in state.pieces if self._intact(p, count)]
+        self._ids: dict[str, pl.Series] = {}
+        for piece in state.pieces:
+            ids = self._piece_ids(piece) if self._intact(piece, count) else None
+            if ids is not None:
+                self._ids[piece.id] = ids
+        valid = [p for p in state.pieces if p.id in self._ids]
         self._checked = {n for n in names if any(n not in p.made_from | p.clean for p in valid)}
         valid = self._untouched(valid, names)
         inside = [p for p in valid if self._within(p)]
@@ -254,6 +274,7 @@ class SettledRun:
         dropped = len(state.pieces) - len(self._kept_before)
         # Only when every piece stands does a covered segment hold no record to compute.
         skip = state.covered if not dropped else set()
+        self._skip = skip
         self._skipped = [s.path.name for s in run if s.path.name in skip]
         self._newest = max((p.last for p in self._kept_before), default=None)
         excluded = self._conversations(self._kept_before)
@@ -266,13 +287,15 @@ class SettledRun:
         ]
         frame = pl.concat(scans, how="vertical") if scans else None
         if frame is not None and excluded is not None:
-            conversation = pl.col(ID)
-            frame = frame.filter(conversation.is_null() | ~conversation.is_in(excluded.implode()))
+            known = conversation_hash().is_in(excluded.implode())
+            frame = frame.filter(pl.col(ID).is_null() | ~known)
         self._with_segment = frame
         self._new: list[Piece] = []
         self._finished: pl.DataFrame | None = None
         self._uncovered: set[int] = set()
         self._failed = False
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: list[Future[None]] = []
         self._kept_conversations = 0
         self.stored = len(self.used)
 
@@ -287,21 +310,35 @@ class SettledRun:
 
         for piece in self.used:
             directory = self._store.piece_path(piece.id)
-            yield {
+            results: dict[str, Any] = {
                 name: pl.read_parquet(directory / f"{name}.parquet")
                 for name in piece.files
-                if name != CONVERSATIONS
+                if name not in (CONVERSATIONS, REPLIES)
             }
+            # One row per reply: read from the piece where the report reads them.
+            results[REPLIES] = pl.scan_parquet(directory / f"{REPLIES}.parquet")
+            yield results
+
+    def partitions(self, planned: int) -> int:
+        """The partitions ``planned`` for all the inputs, scaled to the share of their
+        segments this run reads (0: the records read fit in memory)."""
+        total = read = 0
+        for segment in self._run:
+            size = _size(segment.path)
+            total += size
+            read += size if segment.path.name not in self._skip else 0
+        share = planned * read / total if total else planned
+        return 0 if share <= 1 else math.ceil(share)
 
     def finished(self) -> pl.DataFrame:
         """The ids of the conversations among :attr:`rows` whose partial results may be kept:
         finished, wholly inside the time range, every record in a kept segment."""
         import polars as pl
 
-        empty = pl.DataFrame(schema={ID: pl.String(), "first": pl.Int64(), "last": pl.Int64()})
+        empty = pl.DataFrame(schema={KEY: pl.UInt64(), "first": pl.Int64(), "last": pl.Int64()})
         if self._with_segment is None:
             self._finished = empty
-            return empty.select(ID)
+            return empty.select(KEY)
         # A conversation with a record in a segment read for this run only, or read twice
         # (a copy of a log), is not kept: its piece would not be what a later run reads.
         twice = Counter(segment.path.name for segment in self._run)
@@ -310,17 +347,26 @@ class SettledRun:
             for i, segment in enumerate(self._run)
             if not segment.kept or twice[segment.path.name] > 1
         ]
-        frame = self._with_segment.select(ID, "timestamp", SEGMENT_INDEX)
+        # One pass over the records: each conversation's span in each segment. The
+        # conversations' spans, and the segments holding a record to compute next time,
+        # follow from it.
         micros = pl.col("timestamp").dt.epoch("us")
+        spans = (
+            self._with_segment.group_by(
+                pl.when(pl.col(ID).is_not_null()).then(conversation_hash()).alias(KEY),
+                SEGMENT_INDEX,
+            )
+            .agg(micros.min().alias("first"), micros.max().alias("last"))
+            .collect()
+        )
         extents = (
-            frame.filter(pl.col(ID).is_not_null())
-            .group_by(ID)
+            spans.filter(pl.col(KEY).is_not_null())
+            .group_by(KEY)
             .agg(
-                micros.min().alias("first"),
-                micros.max().alias("last"),
+                pl.col("first").min(),
+                pl.col("last").max(),
                 pl.col(SEGMENT_INDEX).is_in(transient).any().alias("transient"),
             )
-            .collect()
         )
         newest = extents["last"].max()
         candidates = [v for v in (newest, self._newest) if isinstance(v, int)]
@@ -332,31 +378,43 @@ class SettledRun:
                 done &= pl.col("first") >= self._since
             if self._until is not None:
                 done &= pl.col("last") < self._until
-            self._finished = extents.filter(done).select(ID, "first", "last")
-        ids = self._finished.get_column(ID)
-        open_rows = frame.filter(pl.col(ID).is_null() | ~pl.col(ID).is_in(ids.implode()))
-        self._uncovered = set(open_rows.select(SEGMENT_INDEX).unique().collect().to_series())
-        return self._finished.select(ID)
+            self._finished = extents.filter(done).select(KEY, "first", "last")
+        ids = self._finished.get_column(KEY)
+        open_spans = spans.filter(pl.col(KEY).is_null() | ~pl.col(KEY).is_in(ids.implode()))
+        self._uncovered = set(open_spans.get_column(SEGMENT_INDEX).unique())
+        return self._finished.select(KEY)
 
     def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> None:
         """Keep the partial results of these finished conversations (a partition's) as a
-        piece; a failed write is a warning, and the run keeps nothing more."""
+        piece, written while the report goes on; a failed write is a warning, and the run
+        keeps nothing more."""
+        if self._finished is None or conversations.height == 0:
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1)
+        spans = self._finished.join(conversations, on=KEY, how="semi")
+        self._writes.append(self._writer.submit(self._write, dict(results), spans))
+
+    def _write(self, results: dict[str, pl.DataFrame], spans: pl.DataFrame) -> None:
         import polars as pl
 
-        if self._failed or self._finished is None or conversations.height == 0:
+        from botistat.engine.local import write_replies
+
+        if self._failed:
             return
-        spans = self._finished.join(conversations, on=ID, how="semi")
         piece_id = uuid.uuid4().hex
         final = self._store.piece_path(piece_id)
         temporary = final.with_name(final.name + ".part")
         try:
             temporary.mkdir(parents=True)
             files = {}
-            frames = dict(results)
-            frames[CONVERSATIONS] = spans.select(ID)
-            for name, frame in frames.items():
+            results[CONVERSATIONS] = spans.select(KEY)
+            for name, frame in results.items():
                 target = temporary / f"{name}.parquet"
-                frame.write_parquet(target, compression="lz4")
+                if name == REPLIES:
+                    write_replies(frame, target)
+                else:
+                    frame.write_parquet(target, compression="lz4")
                 files[name] = file_checksum(target)
             temporary.replace(final)
         except (OSError, pl.exceptions.PolarsError) as exc:
@@ -381,8 +439,17 @@ class SettledRun:
             )
         )
 
+    def wait(self) -> None:
+        """Until the pieces being written are."""
+        if self._writer is not None:
+            for write in self._writes:
+                write.result()
+            self._writer.shutdown()
+            self._writer = None
+
     def final_state(self, kept: set[str]) -> KeyState:
         """The pieces and covered segments to record after the run."""
+        self.wait()
         pieces = []
         for piece in self._kept_before:
             piece.clean |= self._checked & kept
@@ -433,11 +500,13 @@ class SettledRun:
                 standing.append(piece)
                 continue
             if unknown not in touched_by:
-                scans = [pl.scan_parquet(paths[n]).select(ID) for n in sorted(unknown)]
-                found = pl.concat(scans).unique().collect().get_column(ID).drop_nulls()
-                touched_by[unknown] = found
-            ids = self._piece_ids(piece)
-            if ids is not None and not ids.is_in(touched_by[unknown].implode()).any():
+                scans = [
+                    pl.scan_parquet(paths[n]).filter(pl.col(ID).is_not_null())
+                    for n in sorted(unknown)
+                ]
+                found = pl.concat(scans).select(conversation_hash().unique()).collect()
+                touched_by[unknown] = found.to_series()
+            if not self._ids[piece.id].is_in(touched_by[unknown].implode()).any():
                 standing.append(piece)
         return standing
 
@@ -454,16 +523,14 @@ class SettledRun:
 
         path = self._store.piece_path(piece.id) / f"{CONVERSATIONS}.parquet"
         try:
-            return pl.read_parquet(path).get_column(ID)
+            return pl.read_parquet(path).get_column(KEY)
         except (OSError, pl.exceptions.PolarsError):
             return None
 
     def _conversations(self, pieces: list[Piece]) -> pl.Series | None:
         import polars as pl
 
-        found = [self._piece_ids(piece) for piece in pieces]
-        series = [s for s in found if s is not None]
-        return pl.concat(series) if series else None
+        return pl.concat([self._ids[piece.id] for piece in pieces]) if pieces else None
 
 
 def _apply_merge(state: KeyState, names: list[str], merged: str) -> None:
@@ -490,6 +557,13 @@ def _apply_merge(state: KeyState, names: list[str], merged: str) -> None:
         state.covered = (state.covered - parts) | {merged}
     else:
         state.covered -= parts
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _micros(moment: datetime | None) -> int | None:

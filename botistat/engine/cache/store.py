@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,9 @@ from botistat.engine.cache.text import Fingerprint
 MANIFEST: Final = "botistat-cache.json"
 LOCK: Final = "botistat-cache.lock"
 SEGMENTS: Final = "segments"
+#: Kept partial results (see ``botistat.engine.cache.settled``): their index and directory.
+SETTLED_INDEX: Final = "botistat-settled.json"
+SETTLED: Final = "settled"
 #: Written in the manifest; any other value is a foreign or future cache, not read.
 LAYOUT: Final = "botistat-cache/1"
 TEMPORARY: Final = ".tmp"
@@ -265,7 +269,8 @@ class CacheInfo:
 
 def cache_info(root: Path) -> CacheInfo:
     manifest, warning = read_manifest(root)
-    on_disk = sum(p.stat().st_size for p in ours(root))
+    kept = [p for p in (root / SETTLED).rglob("*") if p.is_file()]
+    on_disk = sum(p.stat().st_size for p in ours(root) + kept)
     return CacheInfo(
         root=root,
         entries=len(manifest.entries),
@@ -286,6 +291,13 @@ def clear_cache(root: Path) -> int:
             path.unlink(missing_ok=True)
         (root / MANIFEST).unlink(missing_ok=True)
         for path in root.glob(f"{MANIFEST}.*{TEMPORARY}"):
+            path.unlink(missing_ok=True)
+        for path in (root / SETTLED).rglob("*"):
+            if path.is_file():
+                freed += path.stat().st_size
+        shutil.rmtree(root / SETTLED, ignore_errors=True)
+        (root / SETTLED_INDEX).unlink(missing_ok=True)
+        for path in root.glob(f"{SETTLED_INDEX}.*{TEMPORARY}"):
             path.unlink(missing_ok=True)
     with suppress(OSError):
         (root / SEGMENTS).rmdir()
