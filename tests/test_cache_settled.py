@@ -235,3 +235,31 @@ def test_any_history_with_long_gaps_agrees_with_plain_runs(events: list[tuple[st
             with log.open("a") as handle:
                 handle.write(text)
             agrees([logs], cache, *options)
+
+
+def test_partial_results_that_cannot_be_written_are_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from botistat.engine import local
+
+    log = tmp_path / "app.jsonl"
+    log.write_text(lines(day(4)))
+    cache = tmp_path / "cache"
+    original = local.write_replies
+
+    def full(replies: Any, path: Path) -> None:
+        if settled.DIRECTORY in path.parts:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        original(replies, path)
+
+    monkeypatch.setattr(local, "write_replies", full)
+    warned = agrees([log], cache)
+    assert "cannot keep partial results: No space left on device" in warned
+    data = json.loads((cache / INDEX).read_text())
+    assert [state["covered"] for state in data["keys"].values()] == [[]]
+    assert not pieces(cache)
+    monkeypatch.setattr(local, "write_replies", original)
+    agrees([log], cache)
+    assert pieces(cache)
