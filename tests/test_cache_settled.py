@@ -263,3 +263,24 @@ def test_partial_results_that_cannot_be_written_are_a_warning(
     monkeypatch.setattr(local, "write_replies", original)
     agrees([log], cache)
     assert pieces(cache)
+
+
+def test_a_moving_time_range_cuts_one_piece_not_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finished conversations are kept in pieces by the time of their first record, so
+    ``--since 24h`` run every hour drops (and computes again) the piece it cuts through,
+    not the whole window."""
+    plans = Plans(monkeypatch)
+    monkeypatch.setattr(settled.SettledRun, "partitions", lambda self, planned: 4)
+    log = tmp_path / "app.jsonl"
+    log.write_text(lines(day(12)))
+    cache = tmp_path / "cache"
+    since = START + timedelta(hours=2)
+    agrees([log], cache, "--since", since.isoformat())
+    assert len(pieces(cache)) == 4
+    for hour in range(1, 4):
+        moved = since + timedelta(hours=hour, minutes=5)
+        agrees([log], cache, "--since", moved.isoformat())
+        run = plans.runs[-1]
+        assert len(run.used) >= 2, "only the piece the bound cuts through is dropped"

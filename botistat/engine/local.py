@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 #: Partials of distinct user pairs (overall, and per group with ``--by``).
 USER_PARTIALS = frozenset({"users_overall", "users"})
 SHARE = "\x00share"
+SLICE = "\x00slice"
 #: Row groups of the reply files: small enough that a time slice skips most of them.
 REPLY_ROW_GROUP_ROWS = 16_384
 
@@ -70,7 +71,8 @@ class KeptPartials(Protocol):
     def finished(self) -> pl.DataFrame:
         """The conversations among :attr:`rows` whose partial results may be kept, by their
         :func:`~botistat.engine.partition.conversation_hash` (column ``conversation_hash``;
-        a conversation whose id is null is never one)."""
+        a conversation whose id is null is never one), in the order of their first
+        record."""
 
     def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> None:
         """Keep ``results``: the partial results of exactly these finished conversations."""
@@ -164,12 +166,27 @@ def _spilled(
     if finished is None:
         spilled = spill(keyed, directory, partitions) or {0: keyed.clear()}
         return list(spilled.values()), [None] * len(spilled)
-    key = pl.when(_is_finished(finished)).then(conversation_hash() % partitions)
+    # The finished conversations in order of their first record, cut into partitions of
+    # as many conversations each: a kept piece then spans a stretch of time, and a time range
+    # that moves on with every run cuts one piece, not all of them.
+    count = max(finished.height, 1)
+    slices = finished.with_row_index(SLICE).with_columns(
+        (pl.col(SLICE).cast(pl.Int64) * partitions // count).alias(SLICE)
+    )
+    finished_slice = conversation_hash().replace_strict(
+        slices.get_column(CONVERSATION_KEY),
+        slices.get_column(SLICE),
+        default=partitions,
+        return_dtype=pl.Int64(),
+    )
+    key = pl.when(pl.col("conversation_id").is_not_null()).then(finished_slice)
     spilled = spill(keyed, directory, partitions + 1, key.otherwise(partitions))
     if not spilled:
         spilled = {partitions: keyed.clear()}
-    part = pl.col(CONVERSATION_KEY) % partitions
-    to_keep = [finished.filter(part == index) if index < partitions else None for index in spilled]
+    to_keep = [
+        slices.filter(pl.col(SLICE) == index).drop(SLICE) if index < partitions else None
+        for index in spilled
+    ]
     return list(spilled.values()), to_keep
 
 

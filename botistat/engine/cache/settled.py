@@ -4,8 +4,10 @@ computes only the conversations still going on, and those new records touched.
 The metric core merges exactly the partial results of any pieces of the records that have no
 conversation in common (the report's partitions are such pieces). So a run through the cache
 takes a conversation as *finished* when its last record is :data:`QUIET` older than the
-newest record read, and all its records come from segments the cache keeps; the partial
-results of the finished conversations of a partition are kept as a *piece*, with their ids.
+newest record read, and all its records come from segments the cache keeps. The partial
+results of the finished conversations are kept in *pieces*, each a stretch of them in the
+order of their first record (one per partition the engine computes them in), with their
+hashes.
 A later run with the same report options (:func:`options_key`):
 
 - uses a piece when the segments it was computed from are all among this run's inputs, once
@@ -378,7 +380,7 @@ class SettledRun:
                 done &= pl.col("first") >= self._since
             if self._until is not None:
                 done &= pl.col("last") < self._until
-            self._finished = extents.filter(done).select(KEY, "first", "last")
+            self._finished = extents.filter(done).select(KEY, "first", "last").sort("first")
         ids = self._finished.get_column(KEY)
         open_spans = spans.filter(pl.col(KEY).is_null() | ~pl.col(KEY).is_in(ids.implode()))
         self._uncovered = set(open_spans.get_column(SEGMENT_INDEX).unique())
