@@ -74,8 +74,9 @@ class KeptPartials(Protocol):
         a conversation whose id is null is never one), in the order of their first
         record."""
 
-    def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> None:
-        """Keep ``results``: the partial results of exactly these finished conversations."""
+    def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> dict[str, Any]:
+        """Keep ``results``, the partial results of exactly these finished conversations;
+        the results to use in their place (``replies`` may become a LazyFrame)."""
 
 
 def report_from_scan(
@@ -139,8 +140,9 @@ def report_from_scan(
             parts, to_keep = [records.filter(done), records.filter(~done)], [finished, None]
         resolved = [_resolve(part, table, options) for part in parts]
         keepers = [_keeper(settled, ids) for ids in to_keep]
-        # Kept results are many conversations' replies: they wait on disk too.
-        spill_to = Path(directory) if partitions or stored else None
+        # Kept results are many conversations' replies: they wait on disk too (and those
+        # being kept are read from the piece).
+        spill_to = Path(directory)
         partials = _collect_partials(
             resolved, keys, options, book, spill_to, analysed, (kept, stored), keepers
         )
@@ -192,7 +194,7 @@ def _spilled(
 
 def _keeper(
     settled: KeptPartials | None, conversations: pl.DataFrame | None
-) -> Callable[[dict[str, pl.DataFrame]], None] | None:
+) -> Callable[[dict[str, pl.DataFrame]], dict[str, Any]] | None:
     if settled is None or conversations is None:
         return None
     return lambda results: settled.keep(results, conversations)
@@ -251,12 +253,12 @@ def _collect_partials(
     spill_to: Path | None = None,
     analysed: Callable[[int, int], None] | None = None,
     stored: tuple[Iterable[dict[str, pl.DataFrame]], int] = ((), 0),
-    keepers: list[Callable[[dict[str, pl.DataFrame]], None] | None] | None = None,
+    keepers: list[Callable[[dict[str, pl.DataFrame]], dict[str, Any]] | None] | None = None,
 ) -> Partials:
     """Every partial result of every part, after the ``stored`` ones (kept results, and how
     many); with ``spill_to``, the replies go to disk there. ``analysed`` is told how many
     parts are done, as each begins and when all are; ``keepers[i]``, if any, is given the
-    results of part ``i``."""
+    results of part ``i`` and returns the ones to use."""
 
     # A generator: each part is collected while the previous one's files are written.
     def results() -> Iterator[dict[str, pl.DataFrame]]:
@@ -266,9 +268,7 @@ def _collect_partials(
                 analysed(index, len(parts))
             result = _collect_part(part, merged, keys, options, book)
             keeper = keepers[index] if keepers else None
-            if keeper is not None:
-                keeper(dict(result))
-            yield result
+            yield result if keeper is None else keeper(result)
         if analysed is not None:
             analysed(len(parts), len(parts))
 

@@ -386,52 +386,60 @@ class SettledRun:
         self._uncovered = set(open_spans.get_column(SEGMENT_INDEX).unique())
         return self._finished.select(KEY)
 
-    def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> None:
+    def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> dict[str, Any]:
         """Keep the partial results of these finished conversations (a partition's) as a
-        piece, written while the report goes on; a failed write is a warning, and the run
-        keeps nothing more."""
-        if self._finished is None or conversations.height == 0:
-            return
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1)
-        spans = self._finished.join(conversations, on=KEY, how="semi")
-        self._writes.append(self._writer.submit(self._write, dict(results), spans))
-
-    def _write(self, results: dict[str, pl.DataFrame], spans: pl.DataFrame) -> None:
+        piece; the results to use in their place. The replies are written at once, and
+        the report reads them from the piece (not written twice); the rest is written while
+        the report goes on. A failed write is a warning, and the run keeps nothing more."""
         import polars as pl
 
         from botistat.engine.local import write_replies
 
+        if self._failed or self._finished is None or conversations.height == 0:
+            return results
+        spans = self._finished.join(conversations, on=KEY, how="semi")
+        # Written in place: the index names a piece only once all of it is written, and
+        # a directory the index does not name is swept.
+        directory = self._store.piece_path(uuid.uuid4().hex)
+        replies = directory / f"{REPLIES}.parquet"
+        try:
+            directory.mkdir(parents=True)
+            write_replies(results[REPLIES], replies)
+            files = {REPLIES: file_checksum(replies)}
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            self._fail(exc)
+            return results
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1)
+        rest = {name: frame for name, frame in results.items() if name != REPLIES}
+        self._writes.append(self._writer.submit(self._write, directory, files, rest, spans))
+        return results | {REPLIES: pl.scan_parquet(replies)}
+
+    def _write(
+        self,
+        directory: Path,
+        files: dict[str, tuple[int, int]],
+        results: dict[str, pl.DataFrame],
+        spans: pl.DataFrame,
+    ) -> None:
+        import polars as pl
+
         if self._failed:
             return
-        piece_id = uuid.uuid4().hex
-        final = self._store.piece_path(piece_id)
-        temporary = final.with_name(final.name + ".part")
         try:
-            temporary.mkdir(parents=True)
-            files = {}
             results[CONVERSATIONS] = spans.select(KEY)
             for name, frame in results.items():
-                target = temporary / f"{name}.parquet"
-                if name == REPLIES:
-                    write_replies(frame, target)
-                else:
-                    frame.write_parquet(target, compression="lz4")
+                target = directory / f"{name}.parquet"
+                frame.write_parquet(target, compression="lz4")
                 files[name] = file_checksum(target)
-            temporary.replace(final)
         except (OSError, pl.exceptions.PolarsError) as exc:
-            shutil.rmtree(temporary, ignore_errors=True)
-            self._failed = True
-            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
-            self._store.warnings.append(
-                f"cache {self._store.root}: cannot keep partial results: {reason}"
-            )
+            self._fail(exc)
             return
         kept = {segment.path.name for segment in self._run if segment.kept}
         self._kept_conversations += spans.height
         self._new.append(
             Piece(
-                piece_id,
+                directory.name,
                 kept,
                 set(),
                 files,
@@ -439,6 +447,13 @@ class SettledRun:
                 int(spans["last"].max()),  # type: ignore[arg-type]
                 spans.height,
             )
+        )
+
+    def _fail(self, error: Exception) -> None:
+        self._failed = True
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+        self._store.warnings.append(
+            f"cache {self._store.root}: cannot keep partial results: {reason}"
         )
 
     def wait(self) -> None:
