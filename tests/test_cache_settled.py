@@ -242,25 +242,22 @@ def test_partial_results_that_cannot_be_written_are_a_warning(
 ) -> None:
     import errno
 
-    from botistat.engine import local
-
     log = tmp_path / "app.jsonl"
     log.write_text(lines(day(4)))
     cache = tmp_path / "cache"
-    original = local.write_replies
 
-    def full(replies: Any, path: Path) -> None:
-        if settled.DIRECTORY in path.parts:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        original(replies, path)
+    def full(*_: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(local, "write_replies", full)
-    warned = agrees([log], cache)
+    with monkeypatch.context() as patch:
+        patch.setattr(settled.os, "link", full)
+        patch.setattr(settled.shutil, "copyfile", full)
+        warned = agrees([log], cache)
     assert "cannot keep partial results: No space left on device" in warned
     data = json.loads((cache / INDEX).read_text())
     assert [state["covered"] for state in data["keys"].values()] == [[]]
     assert not pieces(cache)
-    monkeypatch.setattr(local, "write_replies", original)
+    assert not list((cache / settled.DIRECTORY).iterdir())  # what was written is swept
     agrees([log], cache)
     assert pieces(cache)
 

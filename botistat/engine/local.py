@@ -74,9 +74,15 @@ class KeptPartials(Protocol):
         a conversation whose id is null is never one), in the order of their first
         record."""
 
-    def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> dict[str, Any]:
+    def keep(
+        self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame, replies: Path
+    ) -> None:
         """Keep ``results``, the partial results of exactly these finished conversations;
-        the results to use in their place (``replies`` may become a LazyFrame)."""
+        their replies are the file ``replies``, once :meth:`written`."""
+
+    def written(self) -> None:
+        """The files :meth:`keep` was told of are written (and are until the report is
+        assembled)."""
 
 
 def report_from_scan(
@@ -146,6 +152,8 @@ def report_from_scan(
         partials = _collect_partials(
             resolved, keys, options, book, spill_to, analysed, (kept, stored), keepers
         )
+        if settled is not None:
+            settled.written()
         # Inside the directory: the replies are read from it.
         return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
 
@@ -175,14 +183,15 @@ def _spilled(
     slices = finished.with_row_index(SLICE).with_columns(
         (pl.col(SLICE).cast(pl.Int64) * partitions // count).alias(SLICE)
     )
-    finished_slice = conversation_hash().replace_strict(
-        slices.get_column(CONVERSATION_KEY),
-        slices.get_column(SLICE),
-        default=partitions,
-        return_dtype=pl.Int64(),
+    # A join, not replace_strict: in the streaming spill that one rebuilt its mapping of
+    # a million conversations chunk after chunk (10M records: 6 s more, 1.4 GB more).
+    sliced = (
+        keyed.with_columns(conversation_hash().alias(CONVERSATION_KEY))
+        .join(slices.lazy(), on=CONVERSATION_KEY, how="left", maintain_order="left")
+        .drop(CONVERSATION_KEY)
     )
-    key = pl.when(pl.col("conversation_id").is_not_null()).then(finished_slice)
-    spilled = spill(keyed, directory, partitions + 1, key.otherwise(partitions))
+    key = pl.when(pl.col("conversation_id").is_not_null()).then(pl.col(SLICE))
+    spilled = spill(sliced, directory, partitions + 1, key.fill_null(partitions), drop=[SLICE])
     if not spilled:
         spilled = {partitions: keyed.clear()}
     to_keep = [
@@ -192,12 +201,20 @@ def _spilled(
     return list(spilled.values()), to_keep
 
 
-def _keeper(
-    settled: KeptPartials | None, conversations: pl.DataFrame | None
-) -> Callable[[dict[str, pl.DataFrame]], dict[str, Any]] | None:
+#: Given a part's results and the file its replies are written to (see
+#: :meth:`KeptPartials.keep`).
+Keeper = Callable[[dict[str, "pl.DataFrame"], Path], None]
+
+
+def _keeper(settled: KeptPartials | None, conversations: pl.DataFrame | None) -> Keeper | None:
     if settled is None or conversations is None:
         return None
-    return lambda results: settled.keep(results, conversations)
+    return lambda results, replies: settled.keep(results, conversations, replies)
+
+
+def reply_file(directory: Path, part: int) -> Path:
+    """Where :func:`combine_partials` writes the replies of its ``part``-th results."""
+    return directory / f"replies-{part}.parquet"
 
 
 def metric_columns(options: ReportOptions) -> list[str]:
@@ -253,12 +270,12 @@ def _collect_partials(
     spill_to: Path | None = None,
     analysed: Callable[[int, int], None] | None = None,
     stored: tuple[Iterable[dict[str, pl.DataFrame]], int] = ((), 0),
-    keepers: list[Callable[[dict[str, pl.DataFrame]], dict[str, Any]] | None] | None = None,
+    keepers: list[Keeper | None] | None = None,
 ) -> Partials:
     """Every partial result of every part, after the ``stored`` ones (kept results, and how
     many); with ``spill_to``, the replies go to disk there. ``analysed`` is told how many
     parts are done, as each begins and when all are; ``keepers[i]``, if any, is given the
-    results of part ``i`` and returns the ones to use."""
+    results of part ``i`` and the file its replies are written to."""
 
     # A generator: each part is collected while the previous one's files are written.
     def results() -> Iterator[dict[str, pl.DataFrame]]:
@@ -268,7 +285,9 @@ def _collect_partials(
                 analysed(index, len(parts))
             result = _collect_part(part, merged, keys, options, book)
             keeper = keepers[index] if keepers else None
-            yield result if keeper is None else keeper(result)
+            if keeper is not None and spill_to is not None:
+                keeper(result, reply_file(spill_to, stored[1] + index))
+            yield result
         if analysed is not None:
             analysed(len(parts), len(parts))
 
@@ -297,13 +316,13 @@ def combine_partials(
             if spill_to is not None:
                 pairs = {name: part.pop(name) for name in USER_PARTIALS & part.keys()}
                 replies = part.pop("replies")
-                reply_file = spill_to / f"replies-{index}.parquet"
+                path = reply_file(spill_to, index)
                 if isinstance(replies, pl.LazyFrame):  # kept, on disk already
                     stored_replies.append(replies)
                     replies = None
                 else:
-                    reply_files.append(reply_file)
-                written.append(writer.submit(_write_part, replies, reply_file, pairs, index, count))
+                    reply_files.append(path)
+                written.append(writer.submit(_write_part, replies, path, pairs, index, count))
             for name, result in part.items():
                 collected.setdefault(name, []).append(result)
     for done in written:

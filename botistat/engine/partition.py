@@ -104,10 +104,15 @@ def partitions_for(sources: Sequence[Source], budget: int) -> int:
 
 
 def spill(
-    frame: pl.LazyFrame, directory: Path, partitions: int, key: pl.Expr | None = None
+    frame: pl.LazyFrame,
+    directory: Path,
+    partitions: int,
+    key: pl.Expr | None = None,
+    drop: Sequence[str] = (),
 ) -> dict[int, pl.LazyFrame]:
     """Write ``frame`` to ``directory`` in one streaming pass, split by conversation (or by
-    ``key``, an integer expression that keeps each conversation in one partition).
+    ``key``, an integer expression that keeps each conversation in one partition; the
+    columns ``drop`` are not written).
 
     Returns the partitions written (an empty one is not), by number; rows keep their input
     order within each.
@@ -116,7 +121,7 @@ def spill(
 
     if key is None:
         key = conversation_hash() % partitions
-    frame.with_columns(key.alias(PARTITION_COLUMN)).sink_parquet(
+    frame.with_columns(key.alias(PARTITION_COLUMN)).drop(drop).sink_parquet(
         pl.PartitionBy(directory, key=PARTITION_COLUMN, include_key=False),
         mkdir=True,
         maintain_order=True,

@@ -30,12 +30,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +72,8 @@ MAX_PIECES: Final = 48
 CONVERSATIONS: Final = "conversations"
 REPLIES: Final = "replies"
 SEGMENT_INDEX: Final = "\x00segment"
+#: A piece's files: name -> (bytes, CRC-32).
+Files = dict[str, tuple[int, int]]
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 ID: Final = "conversation_id"
 #: Conversations are known by the hash partitions are split by (64 bits: two conversations
@@ -297,7 +301,8 @@ class SettledRun:
         self._uncovered: set[int] = set()
         self._failed = False
         self._writer: ThreadPoolExecutor | None = None
-        self._writes: list[Future[None]] = []
+        #: Pieces being written: the job, its directory, the report's reply file, spans.
+        self._pending: list[tuple[Future[Files], Path, Path, pl.DataFrame]] = []
         self._kept_conversations = 0
         self.stored = len(self.used)
 
@@ -386,68 +391,66 @@ class SettledRun:
         self._uncovered = set(open_spans.get_column(SEGMENT_INDEX).unique())
         return self._finished.select(KEY)
 
-    def keep(self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame) -> dict[str, Any]:
+    def keep(
+        self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame, replies: Path
+    ) -> None:
         """Keep the partial results of these finished conversations (a partition's) as a
-        piece; the results to use in their place. The replies are written at once, and
-        the report reads them from the piece (not written twice); the rest is written while
-        the report goes on. A failed write is a warning, and the run keeps nothing more."""
-        import polars as pl
-
-        from botistat.engine.local import write_replies
-
+        piece, written while the report goes on; their replies are the report's file
+        ``replies``, linked (or copied) into the piece once :meth:`written`. A failed write
+        is a warning, and the run keeps nothing more."""
         if self._failed or self._finished is None or conversations.height == 0:
-            return results
+            return
         spans = self._finished.join(conversations, on=KEY, how="semi")
         # Written in place: the index names a piece only once all of it is written, and
         # a directory the index does not name is swept.
         directory = self._store.piece_path(uuid.uuid4().hex)
-        replies = directory / f"{REPLIES}.parquet"
-        try:
-            directory.mkdir(parents=True)
-            write_replies(results[REPLIES], replies)
-            files = {REPLIES: file_checksum(replies)}
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            self._fail(exc)
-            return results
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1)
         rest = {name: frame for name, frame in results.items() if name != REPLIES}
-        self._writes.append(self._writer.submit(self._write, directory, files, rest, spans))
-        return results | {REPLIES: pl.scan_parquet(replies)}
+        job = self._writer.submit(self._write, directory, rest, spans)
+        self._pending.append((job, directory, replies, spans))
 
     def _write(
-        self,
-        directory: Path,
-        files: dict[str, tuple[int, int]],
-        results: dict[str, pl.DataFrame],
-        spans: pl.DataFrame,
-    ) -> None:
+        self, directory: Path, results: dict[str, pl.DataFrame], spans: pl.DataFrame
+    ) -> dict[str, tuple[int, int]]:
+        directory.mkdir(parents=True)
+        files = {}
+        results[CONVERSATIONS] = spans.select(KEY)
+        for name, frame in results.items():
+            target = directory / f"{name}.parquet"
+            frame.write_parquet(target, compression="lz4")
+            files[name] = file_checksum(target)
+        return files
+
+    def written(self) -> None:
+        """The report's reply files are written: each piece takes its own."""
         import polars as pl
 
-        if self._failed:
-            return
-        try:
-            results[CONVERSATIONS] = spans.select(KEY)
-            for name, frame in results.items():
-                target = directory / f"{name}.parquet"
-                frame.write_parquet(target, compression="lz4")
-                files[name] = file_checksum(target)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            self._fail(exc)
-            return
-        kept = {segment.path.name for segment in self._run if segment.kept}
-        self._kept_conversations += spans.height
-        self._new.append(
-            Piece(
-                directory.name,
-                kept,
-                set(),
-                files,
-                int(spans["first"].min()),  # type: ignore[arg-type]
-                int(spans["last"].max()),  # type: ignore[arg-type]
-                spans.height,
+        pending, self._pending = self._pending, []
+        for job, directory, replies, spans in pending:
+            try:
+                files = job.result()
+                target = directory / f"{REPLIES}.parquet"
+                try:
+                    os.link(replies, target)
+                except OSError:  # another file system
+                    shutil.copyfile(replies, target)
+                files[REPLIES] = file_checksum(target)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                self._fail(exc)
+                return
+            self._kept_conversations += spans.height
+            self._new.append(
+                Piece(
+                    directory.name,
+                    {segment.path.name for segment in self._run if segment.kept},
+                    set(),
+                    files,
+                    int(spans["first"].min()),  # type: ignore[arg-type]
+                    int(spans["last"].max()),  # type: ignore[arg-type]
+                    spans.height,
+                )
             )
-        )
 
     def _fail(self, error: Exception) -> None:
         self._failed = True
@@ -457,10 +460,12 @@ class SettledRun:
         )
 
     def wait(self) -> None:
-        """Until the pieces being written are."""
+        """Until the pieces being written are (those never :meth:`written` are dropped)."""
+        for job, *_ in self._pending:
+            with suppress(Exception):  # a run that failed: nothing of it is kept
+                job.result()
+        self._pending = []
         if self._writer is not None:
-            for write in self._writes:
-                write.result()
             self._writer.shutdown()
             self._writer = None
 
