@@ -134,7 +134,9 @@ def report_from_scan(
         return assemble_report(scan.stats.summary(), options, partials, source.info, book.source)
     with scratch_directory(tempfile.gettempdir()) as directory:
         if partitions:
-            spilled, to_keep = _spilled(keyed, Path(directory), partitions, finished)
+            # A time range: pieces by time, so that the next run's range cuts fewer.
+            ranged = options.since is not None or options.until is not None
+            spilled, to_keep = _spilled(keyed, Path(directory), partitions, finished, ranged)
             parts = [part.with_columns(constants) for part in spilled]
             table = lookup_table(pl.concat(parts), source).collect()
         else:
@@ -166,32 +168,46 @@ def _is_finished(finished: pl.DataFrame) -> pl.Expr:
 
 
 def _spilled(
-    keyed: pl.LazyFrame, directory: Path, partitions: int, finished: pl.DataFrame | None
+    keyed: pl.LazyFrame,
+    directory: Path,
+    partitions: int,
+    finished: pl.DataFrame | None,
+    by_time: bool = False,
 ) -> tuple[list[pl.LazyFrame], list[pl.DataFrame | None]]:
     """The partitions, and for each the finished conversations it holds (None: it holds the
     conversations whose results are not kept). With finished conversations, they fill
-    ``partitions`` partitions of their own and the others one more."""
+    ``partitions`` partitions of their own (``by_time``: stretches of time, else by hash)
+    and the others one more."""
     import polars as pl
 
     if finished is None:
         spilled = spill(keyed, directory, partitions) or {0: keyed.clear()}
         return list(spilled.values()), [None] * len(spilled)
-    # The finished conversations in order of their first record, cut into partitions of
-    # as many conversations each: a kept piece then spans a stretch of time, and a time range
-    # that moves on with every run cuts one piece, not all of them.
-    count = max(finished.height, 1)
-    slices = finished.with_row_index(SLICE).with_columns(
-        (pl.col(SLICE).cast(pl.Int64) * partitions // count).alias(SLICE)
-    )
-    # A join, not replace_strict: in the streaming spill that one rebuilt its mapping of
-    # a million conversations chunk after chunk (10M records: 6 s more, 1.4 GB more).
-    sliced = (
-        keyed.with_columns(conversation_hash().alias(CONVERSATION_KEY))
-        .join(slices.lazy(), on=CONVERSATION_KEY, how="left", maintain_order="left")
-        .drop(CONVERSATION_KEY)
-    )
-    key = pl.when(pl.col("conversation_id").is_not_null()).then(pl.col(SLICE))
-    spilled = spill(sliced, directory, partitions + 1, key.fill_null(partitions), drop=[SLICE])
+    if by_time:
+        # In the order of their first record, cut into partitions of as many conversations
+        # each: a kept piece then spans a stretch of time, and a time range that moves on
+        # with every run cuts one piece, not all of them. A join, not replace_strict: in the
+        # streaming spill that one rebuilt its mapping of a million conversations chunk
+        # after chunk (10M records: 6 s more, 1.4 GB more).
+        count = max(finished.height, 1)
+        slices = finished.with_row_index(SLICE).with_columns(
+            (pl.col(SLICE).cast(pl.Int64) * partitions // count).alias(SLICE)
+        )
+        keyed = (
+            keyed.with_columns(conversation_hash().alias(CONVERSATION_KEY))
+            .join(slices.lazy(), on=CONVERSATION_KEY, how="left", maintain_order="left")
+            .drop(CONVERSATION_KEY)
+        )
+        slice_of_row = pl.col(SLICE)
+    else:  # cheaper (a set lookup, no join): pieces that span all of the time
+        slices = finished.with_columns(
+            (pl.col(CONVERSATION_KEY) % partitions).cast(pl.Int64).alias(SLICE)
+        )
+        hashed = (conversation_hash() % partitions).cast(pl.Int64)
+        slice_of_row = pl.when(_is_finished(finished)).then(hashed)
+    key = pl.when(pl.col("conversation_id").is_not_null()).then(slice_of_row)
+    drop = [SLICE] if by_time else []
+    spilled = spill(keyed, directory, partitions + 1, key.fill_null(partitions), drop=drop)
     if not spilled:
         spilled = {partitions: keyed.clear()}
     to_keep = [

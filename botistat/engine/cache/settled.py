@@ -372,7 +372,9 @@ class SettledRun:
             .agg(
                 pl.col("first").min(),
                 pl.col("last").max(),
-                pl.col(SEGMENT_INDEX).is_in(transient).any().alias("transient"),
+                (
+                    pl.col(SEGMENT_INDEX).is_in(transient).any() if transient else pl.lit(False)
+                ).alias("transient"),
             )
         )
         newest = extents["last"].max()
