@@ -72,7 +72,7 @@ class KeptPartials(Protocol):
         """The conversations among :attr:`rows` whose partial results may be kept, by their
         :func:`~botistat.engine.partition.conversation_hash` (column ``conversation_hash``;
         a conversation whose id is null is never one), in the order of their first
-        record."""
+        record; :meth:`keep` is given rows of this frame."""
 
     def keep(
         self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame, replies: Path

@@ -338,14 +338,15 @@ class SettledRun:
         return 0 if share <= 1 else math.ceil(share)
 
     def finished(self) -> pl.DataFrame:
-        """The ids of the conversations among :attr:`rows` whose partial results may be kept:
-        finished, wholly inside the time range, every record in a kept segment."""
+        """The conversations among :attr:`rows` whose partial results may be kept (finished,
+        wholly inside the time range, every record in a kept segment): their hash, first
+        and last record (microseconds), in the order of their first record."""
         import polars as pl
 
         empty = pl.DataFrame(schema={KEY: pl.UInt64(), "first": pl.Int64(), "last": pl.Int64()})
         if self._with_segment is None:
             self._finished = empty
-            return empty.select(KEY)
+            return empty
         # A conversation with a record in a segment read for this run only, or read twice
         # (a copy of a log), is not kept: its piece would not be what a later run reads.
         twice = Counter(segment.path.name for segment in self._run)
@@ -391,7 +392,7 @@ class SettledRun:
         ids = self._finished.get_column(KEY)
         open_spans = spans.filter(pl.col(KEY).is_null() | ~pl.col(KEY).is_in(ids.implode()))
         self._uncovered = set(open_spans.get_column(SEGMENT_INDEX).unique())
-        return self._finished.select(KEY)
+        return self._finished
 
     def keep(
         self, results: dict[str, pl.DataFrame], conversations: pl.DataFrame, replies: Path
@@ -402,7 +403,8 @@ class SettledRun:
         is a warning, and the run keeps nothing more."""
         if self._failed or self._finished is None or conversations.height == 0:
             return
-        spans = self._finished.join(conversations, on=KEY, how="semi")
+        # What finished() gave, cut by the engine: each conversation's first and last.
+        spans = conversations.select(KEY, "first", "last")
         # Written in place: the index names a piece only once all of it is written, and
         # a directory the index does not name is swept.
         directory = self._store.piece_path(uuid.uuid4().hex)
