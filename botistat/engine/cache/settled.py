@@ -355,28 +355,29 @@ class SettledRun:
             for i, segment in enumerate(self._run)
             if not segment.kept or twice[segment.path.name] > 1
         ]
-        # One pass over the records: each conversation's span in each segment. The
-        # conversations' spans, and the segments holding a record to compute next time,
-        # follow from it.
+        # One pass over the records: each conversation's span, and the first and last
+        # segment it has records in (a conversation with a record in a segment read for
+        # this run only is taken to have one when that segment lies between the two: the
+        # conversation is then not kept, which is never wrong); the segments with records
+        # of no conversation.
         micros = pl.col("timestamp").dt.epoch("us")
-        spans = (
-            self._with_segment.group_by(
-                pl.when(pl.col(ID).is_not_null()).then(conversation_hash()).alias(KEY),
-                SEGMENT_INDEX,
-            )
-            .agg(micros.min().alias("first"), micros.max().alias("last"))
-            .collect()
+        segment = pl.col(SEGMENT_INDEX)
+        extents, nameless = pl.collect_all(
+            [
+                self._with_segment.filter(pl.col(ID).is_not_null())
+                .group_by(conversation_hash().alias(KEY))
+                .agg(
+                    micros.min().alias("first"),
+                    micros.max().alias("last"),
+                    segment.min().alias("from"),
+                    segment.max().alias("to"),
+                ),
+                self._with_segment.filter(pl.col(ID).is_null()).select(segment.unique()),
+            ]
         )
-        extents = (
-            spans.filter(pl.col(KEY).is_not_null())
-            .group_by(KEY)
-            .agg(
-                pl.col("first").min(),
-                pl.col("last").max(),
-                (
-                    pl.col(SEGMENT_INDEX).is_in(transient).any() if transient else pl.lit(False)
-                ).alias("transient"),
-            )
+        between = [(pl.col("from") <= i) & (pl.col("to") >= i) for i in transient]
+        extents = extents.with_columns(
+            pl.any_horizontal(pl.lit(False), *between).alias("transient")
         )
         newest = extents["last"].max()
         candidates = [v for v in (newest, self._newest) if isinstance(v, int)]
@@ -389,9 +390,12 @@ class SettledRun:
             if self._until is not None:
                 done &= pl.col("last") < self._until
             self._finished = extents.filter(done).select(KEY, "first", "last").sort("first")
-        ids = self._finished.get_column(KEY)
-        open_spans = spans.filter(pl.col(KEY).is_null() | ~pl.col(KEY).is_in(ids.implode()))
-        self._uncovered = set(open_spans.get_column(SEGMENT_INDEX).unique())
+        # The segments a conversation not kept may have records in: read next time.
+        ids = self._finished.get_column(KEY).implode()
+        ranges = extents.filter(~pl.col(KEY).is_in(ids)).select("from", "to").unique()
+        self._uncovered = set(nameless.get_column(SEGMENT_INDEX))
+        for first, last in ranges.iter_rows():
+            self._uncovered.update(range(first, last + 1))
         return self._finished
 
     def keep(
