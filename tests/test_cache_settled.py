@@ -281,3 +281,24 @@ def test_a_moving_time_range_cuts_one_piece_not_all(
         agrees([log], cache, "--since", moved.isoformat())
         run = plans.runs[-1]
         assert len(run.used) >= 2, "only the piece the bound cuts through is dropped"
+
+
+def test_cache_info_tells_the_kept_results_and_clear_removes_them(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from botistat.cli.app import app
+
+    log = tmp_path / "app.jsonl"
+    log.write_text(lines(day(6)))
+    cache = tmp_path / "cache"
+    agrees([log], cache)
+    agrees([log], cache, "--by", "day")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["cache", "info", str(cache)])
+    assert shown.exit_code == 0
+    held = sum(piece["conversations"] for piece in pieces(cache))
+    assert held == 2 * (5 * 6 - 1)  # the same conversations, for two report settings
+    assert f"kept results: 2 piece(s), {held} finished conversation(s), 2 report" in shown.stdout
+    cleared = runner.invoke(app, ["cache", "clear", str(cache)])
+    assert cleared.exit_code == 0
+    assert not (cache / INDEX).exists() and not (cache / settled.DIRECTORY).exists()

@@ -35,6 +35,8 @@ def info(directory: CacheDirArgument) -> None:
         lines = [
             f"cache: {directory.absolute()}",
             f"entries: {found.entries} ({found.files} input file(s), {found.keys} parse key(s))",
+            f"kept results: {found.pieces} piece(s), {found.conversations:,} finished"
+            f" conversation(s), {found.settings} report setting(s)",
             f"size: {found.bytes:,} bytes",
             f"last used: {used}",
         ]

@@ -265,13 +265,28 @@ class CacheInfo:
     keys: int
     last_used: float | None
     warning: str | None
+    #: Kept partial results (see ``botistat.engine.cache.settled``): pieces, the
+    #: conversations they hold, and the report settings they were kept for.
+    pieces: int = 0
+    conversations: int = 0
+    settings: int = 0
 
 
 def cache_info(root: Path) -> CacheInfo:
     manifest, warning = read_manifest(root)
     kept = [p for p in (root / SETTLED).rglob("*") if p.is_file()]
     on_disk = sum(p.stat().st_size for p in ours(root) + kept)
+    pieces = conversations = settings = 0
+    with suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        kept = json.loads((root / SETTLED_INDEX).read_text(encoding="utf-8"))["keys"]
+        settings = len(kept)
+        for state in kept.values():
+            pieces += len(state["pieces"])
+            conversations += sum(int(piece["conversations"]) for piece in state["pieces"])
     return CacheInfo(
+        pieces=pieces,
+        conversations=conversations,
+        settings=settings,
         root=root,
         entries=len(manifest.entries),
         files=len({entry.path for entry in manifest.entries}),
