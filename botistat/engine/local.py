@@ -113,10 +113,8 @@ def report_from_scan(
     # literals to each part.
     constants = constant_literals(scan.constants, columns)
     frame = scan.frame
-    if settled is not None and settled.rows is not None:
-        frame = settled.rows
-    elif settled is not None:
-        frame = scan.frame.clear()
+    if settled is not None:  # the records left to compute, if any
+        frame = settled.rows if settled.rows is not None else frame.clear()
     keyed = in_range(frame, options).select(c for c in columns if c not in scan.constants)
     finished = settled.finished() if settled is not None else None
     keys = [GROUP] if options.by else []

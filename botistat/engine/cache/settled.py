@@ -271,7 +271,8 @@ class SettledRun:
             if ids is not None:
                 self._ids[piece.id] = ids
         valid = [p for p in state.pieces if p.id in self._ids]
-        self._checked = {n for n in names if any(n not in p.made_from | p.clean for p in valid)}
+        #: Segments checked for records of the pieces' conversations (clean if they stand).
+        self._checked: set[str] = set()
         valid = self._untouched(valid, names)
         inside = [p for p in valid if self._within(p)]
         outside = [p for p in valid if self._apart(p)]
@@ -526,6 +527,7 @@ class SettledRun:
         standing = []
         for piece in pieces:
             unknown = frozenset(n for n in names if n not in piece.made_from | piece.clean)
+            self._checked |= unknown
             if not unknown:
                 standing.append(piece)
                 continue
